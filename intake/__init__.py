@@ -1,0 +1,1 @@
+"""pulje-intake: the worker behind the grant pool inbox."""

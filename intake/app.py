@@ -1,0 +1,73 @@
+"""Wiring: from settings to a ready database, pool, sources and processing context."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from intake.errors import TemporaryFailure
+from intake.pipeline import Context
+from intake.pool import Pool, load_pool
+from intake.settings import ImapSourceSettings, MaildirSourceSettings, Settings
+from intake.sources import Source
+from store import db
+
+
+def utc_now() -> dt.datetime:
+    """The clock at the edge: an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class App:
+    """Everything a command needs, built once from the settings."""
+
+    settings: Settings
+    pool: Pool
+    engine: Engine
+    context: Context
+
+    def make_sources(self) -> list[Source]:
+        """Fresh source objects for every configured source."""
+        return [make_source(s, self.settings) for s in self.settings.sources]
+
+
+def make_source(cfg: MaildirSourceSettings | ImapSourceSettings, settings: Settings) -> Source:
+    """Build the source object a source's settings describe."""
+    if isinstance(cfg, MaildirSourceSettings):
+        from intake.sources.maildir import MaildirSource
+
+        return MaildirSource(cfg.name, cfg.path)
+    from intake.sources.imap import ImapSource
+
+    return ImapSource(cfg)
+
+
+def build_app(settings: Settings, now: Callable[[], dt.datetime] = utc_now,
+              upgrade: bool | None = None) -> App:
+    """Load the pool, open the database (migrating it if allowed) and wire the context."""
+    base = settings.path.resolve().parent if settings.path else None
+    pool = load_pool(settings.pool, base)
+    if settings.database_url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(settings.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database_url)
+    try:
+        if settings.auto_upgrade if upgrade is None else upgrade:
+            db.upgrade(engine)
+    except OperationalError as exc:
+        raise TemporaryFailure(f"database unreachable: {str(exc.orig).strip().splitlines()[0]}") from None
+    context = Context(settings=settings, pool=pool, factory=db.make_session_factory(engine), now=now)
+    for hook in _hooks():
+        context.hooks.append(hook)
+    return App(settings=settings, pool=pool, engine=engine, context=context)
+
+
+def _hooks() -> list:
+    """Case-change hooks from the other packages (the outbox plugs in here)."""
+    return []

@@ -1,0 +1,164 @@
+"""The command line: ``pulje-intake COMMAND``. Exit codes: 0 done, 1 user error, 75 try later."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from intake.errors import ConfigError, IntakeError, TemporaryFailure
+from intake.settings import load_settings
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _app(args):
+    from intake.app import build_app
+
+    return build_app(load_settings(args.config))
+
+
+def cmd_poll(args) -> int:
+    """One fetch pass over every source, then process what is stored."""
+    from intake.service import poll_once
+
+    app = _app(args)
+    report = poll_once(app)
+    print(report)
+    return 0
+
+
+def cmd_run(args) -> int:
+    """Run the service until SIGTERM/SIGINT."""
+    from intake.service import Service
+
+    Service(_app(args)).run_forever()
+    return 0
+
+
+def cmd_cases_list(args) -> int:
+    """List cases, newest last, and a line about mail that made no case."""
+    from intake import views
+
+    app = _app(args)
+    with app.context.factory() as s:
+        print(views.cases_table(s, app.pool, kind=args.kind, status=args.status))
+        if args.triage:
+            print()
+            print(views.messages_table(s, app.pool))
+        else:
+            print(views.messages_summary(s))
+    return 0
+
+
+def cmd_cases_show(args) -> int:
+    """Everything about one case."""
+    from intake import views
+    from store import repository as repo
+
+    app = _app(args)
+    with app.context.factory() as s:
+        case = repo.get_case(s, args.case_id)
+        if case is None:
+            raise ConfigError(f"no case {args.case_id}")
+        print(views.case_detail(s, case, app.pool))
+    return 0
+
+
+def cmd_reprocess(args) -> int:
+    """Run the pure steps again on stored mail (all, or given message/case ids)."""
+    from intake.reprocess import reprocess
+
+    app = _app(args)
+    results = reprocess(app.context, args.ids)
+    print("reprocessed: " + (", ".join(f"{k} {v}" for k, v in sorted(results.items())) or "nothing"))
+    return 0
+
+
+def cmd_db_upgrade(args) -> int:
+    """Bring the database schema to the newest revision."""
+    from intake.app import build_app
+    from store import db
+
+    app = build_app(load_settings(args.config), upgrade=True)
+    print(f"database at revision {db.current_revision(app.engine)}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """Check settings, database, IMAP logins and SMTP; print a verdict."""
+    from intake.checkup import run_checks
+
+    return run_checks(args.config)
+
+
+def cmd_demo(args) -> int:
+    """A complete run on generated sample mail in a temporary folder."""
+    from intake.demo import run_demo
+
+    return run_demo(args.dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    p = argparse.ArgumentParser(
+        prog="pulje-intake",
+        description="Intake for 'Pulje til sociale viceværter': mail in, cases out.",
+    )
+    p.add_argument("--config", "-c", help="settings file (default: $PULJE_INTAKE_CONFIG)")
+    p.add_argument("--verbose", "-v", action="count", default=0, help="more log output (-vv for debug)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("poll", help="fetch new mail once, process it, exit").set_defaults(func=cmd_poll)
+    sub.add_parser("run", help="run the service until SIGTERM").set_defaults(func=cmd_run)
+
+    cases = sub.add_parser("cases", help="what intake made of the mail")
+    csub = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
+    lst = csub.add_parser("list", help="list cases")
+    lst.add_argument("--kind", help="only this kind (application, report)")
+    lst.add_argument("--status", help="only this status")
+    lst.add_argument("--triage", action="store_true", help="also list mail that made no case, with reasons")
+    lst.set_defaults(func=cmd_cases_list)
+    show = csub.add_parser("show", help="show one case")
+    show.add_argument("case_id", metavar="ID")
+    show.set_defaults(func=cmd_cases_show)
+
+    rp = sub.add_parser("reprocess", help="run the pure steps again on stored mail")
+    rp.add_argument("ids", nargs="*", metavar="ID", help="case ids (PSV-2025-0001) or message numbers; none = all")
+    rp.set_defaults(func=cmd_reprocess)
+
+    dbp = sub.add_parser("db", help="database maintenance")
+    dsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    dsub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    sub.add_parser("check", help="check settings, database and servers").set_defaults(func=cmd_check)
+
+    demo = sub.add_parser("demo", help="a complete run on generated sample mail")
+    demo.add_argument("--dir", help="work folder (default: a new temporary folder)")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except TemporaryFailure as exc:
+        print(f"pulje-intake: temporary failure: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except IntakeError as exc:
+        print(f"pulje-intake: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Running the worker: one pass (``poll``) or the long-running service (``run``)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from intake.app import App
+from intake.errors import ConfigError, TemporaryFailure
+from intake.fetching import FetchStats, fetch_all
+from intake.pipeline import process_pending
+
+log = logging.getLogger(__name__)
+
+# One processing pass at a time per worker: SQLite has one writer, and the
+# sources' threads would otherwise race for the same stored messages.
+_processing_lock = threading.Lock()
+
+
+@dataclass
+class PollReport:
+    """What one ``poll`` did, for the operator."""
+
+    fetched: dict[str, FetchStats] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    processed: Counter = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        lines = []
+        for name, st in self.fetched.items():
+            lines.append(f"{name}: {st.seen} new, {st.stored} stored, {st.duplicates} duplicate(s), {st.acked} acknowledged")
+        for name, why in self.failures.items():
+            lines.append(f"{name}: FAILED: {why}")
+        done = ", ".join(f"{k} {v}" for k, v in sorted(self.processed.items())) or "nothing to do"
+        lines.append(f"processed: {done}")
+        return "\n".join(lines)
+
+
+def process(app: App) -> Counter:
+    """Process what is stored, one pass at a time."""
+    with _processing_lock:
+        return process_pending(app.context)
+
+
+def poll_once(app: App) -> PollReport:
+    """Fetch from every source once, then process; raise TemporaryFailure if a source failed."""
+    report = PollReport()
+    for source in app.make_sources():
+        try:
+            report.fetched[source.account] = fetch_all(source, app.context.factory, app.context.now)
+        except (TemporaryFailure, ConfigError) as exc:
+            report.failures[source.account] = str(exc)
+        except OSError as exc:
+            report.failures[source.account] = f"{type(exc).__name__}: {exc}"
+        finally:
+            source.close()
+    report.processed = process(app)
+    for job in after_poll_jobs(app):
+        job()
+    if report.failures:
+        print(report)
+        first = next(iter(report.failures.values()))
+        raise TemporaryFailure(f"{len(report.failures)} source(s) failed; first: {first}")
+    return report
+
+
+def after_poll_jobs(app: App) -> list:
+    """Jobs that follow a poll (the outbox drain plugs in here)."""
+    return []
+
+
+class Service:
+    """The long-running worker: a thread per source, plus scheduled jobs, until a signal."""
+
+    def __init__(self, app: App):
+        self.app = app
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def _source_loop(self, index: int) -> None:
+        cfg = self.app.settings.sources[index]
+        from intake.app import make_source
+
+        delay = 1.0
+        max_delay = getattr(cfg, "reconnect_max_seconds", 300.0)
+        interval = getattr(cfg, "poll_interval_seconds", 60.0)
+        source = None
+        while not self.stop.is_set():
+            try:
+                if source is None:
+                    source = make_source(cfg, self.app.settings)
+                fetch_all(source, self.app.context.factory, self.app.context.now)
+                process(self.app)
+                delay = 1.0
+                source.wait(self.stop, interval)
+            except Exception as exc:  # a dropped connection, a restarted server, a full disk
+                log.warning("source %s: %s; reconnecting in %.0f s", cfg.name, exc, delay)
+                if source is not None:
+                    try:
+                        source.close()
+                    except Exception:
+                        log.debug("close after error failed", exc_info=True)
+                source = None
+                self.stop.wait(delay)
+                delay = min(delay * 2, max_delay)
+        if source is not None:
+            source.close()
+
+    def _scheduled(self):
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        sched = BackgroundScheduler(timezone="UTC")
+        every = self.app.settings.schedule
+        sched.add_job(lambda: process(self.app), "interval", id="process",
+                      seconds=every.get("process_seconds", 60), max_instances=1, coalesce=True)
+        for job_id, func, seconds in scheduled_jobs(self.app):
+            sched.add_job(func, "interval", id=job_id, seconds=seconds, max_instances=1, coalesce=True)
+        return sched
+
+    def run_forever(self) -> None:
+        """Run until SIGTERM or SIGINT, then finish the current step and exit."""
+        def _signal(signum, _frame):
+            log.info("signal %s: stopping", signum)
+            self.stop.set()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _signal)
+            signal.signal(signal.SIGINT, _signal)
+        self.start()
+        try:
+            while not self.stop.wait(1.0):
+                pass
+        finally:
+            self.shutdown()
+
+    def start(self) -> None:
+        """Start the source threads and the scheduler."""
+        log.info("pulje-intake running with %d source(s)", len(self.app.settings.sources))
+        for i, cfg in enumerate(self.app.settings.sources):
+            t = threading.Thread(target=self._source_loop, args=(i,), name=f"source-{cfg.name}", daemon=True)
+            t.start()
+            self.threads.append(t)
+        self.scheduler = self._scheduled()
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        """Stop everything and wait for the threads to finish their step."""
+        self.stop.set()
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.shutdown(wait=True)
+        for t in self.threads:
+            t.join(timeout=60)
+        log.info("pulje-intake stopped")
+
+
+def scheduled_jobs(app: App) -> list[tuple[str, object, float]]:
+    """(id, function, interval seconds) of the jobs other packages add (outbox, reminders, digest)."""
+    return []

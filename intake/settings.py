@@ -1,0 +1,321 @@
+"""Operator settings: a TOML file validated into typed objects with clear errors.
+
+Every error names the file and the key. Secrets (IMAP/SMTP passwords) are never
+read from the TOML itself: a source names an environment variable or a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from intake.errors import ConfigError
+
+ENV_CONFIG = "PULJE_INTAKE_CONFIG"
+
+
+@dataclass(frozen=True)
+class MaildirSourceSettings:
+    """A local Maildir or a folder of ``.eml`` files."""
+
+    name: str
+    path: Path
+    type: str = "maildir"
+
+
+@dataclass(frozen=True)
+class ImapSourceSettings:
+    """An IMAP account and the folders to take mail from."""
+
+    name: str
+    host: str
+    port: int
+    security: str  # tls | starttls | plain
+    username: str
+    password_env: str | None
+    password_file: Path | None
+    folders: tuple[str, ...]
+    ack: str  # keyword | move
+    ack_keyword: str
+    move_to: str | None
+    idle: bool
+    poll_interval_seconds: float
+    idle_renew_seconds: float
+    timeout_seconds: float
+    fetch_batch: int
+    slice_bytes: int
+    reconnect_max_seconds: float
+    type: str = "imap"
+
+    def password(self) -> str:
+        """Read the password from the environment or the password file."""
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    f"source '{self.name}': environment variable {self.password_env} is not set"
+                )
+            return value
+        if self.password_file:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"source '{self.name}': cannot read password_file {self.password_file}: {exc.strerror}"
+                ) from None
+        raise ConfigError(f"source '{self.name}': set password_env or password_file")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How the outbox reaches an SMTP server."""
+
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password_env: str | None
+    password_file: Path | None
+    timeout_seconds: float
+
+    def password(self) -> str | None:
+        """The SMTP password, or None when no login is configured."""
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(f"[outbox.smtp]: environment variable {self.password_env} is not set")
+            return value
+        if self.password_file:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"[outbox.smtp]: cannot read password_file: {exc.strerror}") from None
+        return None
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    """Where outgoing mail goes and the limits that keep it polite."""
+
+    mode: str  # files | smtp
+    dir: Path | None
+    smtp: SmtpSettings | None
+    from_address: str
+    from_name: str
+    reply_to: str | None
+    max_per_recipient_per_hour: int
+    max_receipt_age_hours: float
+    max_attempts: int
+    staff: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProcessingSettings:
+    """Limits for the pure steps."""
+
+    max_attempts: int
+    max_message_bytes: int
+    max_attachment_bytes: int
+    max_pdf_pages: int
+    max_sheet_cells: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the worker reads from its settings file."""
+
+    path: Path | None
+    database_url: str
+    auto_upgrade: bool
+    pool: str
+    sources: tuple[MaildirSourceSettings | ImapSourceSettings, ...]
+    processing: ProcessingSettings
+    outbox: OutboxSettings
+    schedule: dict[str, float] = field(default_factory=dict)
+
+
+class _Table:
+    """A TOML table with the file and key path for error messages."""
+
+    def __init__(self, data: dict, where: str, file: str):
+        self.data, self.where, self.file = data, where, file
+
+    def _err(self, key: str, msg: str) -> ConfigError:
+        path = f"{self.where}.{key}" if self.where else key
+        return ConfigError(f"{self.file}: {path}: {msg}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default=..., choices=None):
+        if key not in self.data:
+            if default is ...:
+                raise self._err(key, "is required")
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self._err(key, f"expected {names}, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self._err(key, f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def table(self, key: str) -> _Table:
+        value = self.get(key, dict, {})
+        return _Table(value, f"{self.where}.{key}" if self.where else key, self.file)
+
+    def path(self, key: str, base: Path, default=...) -> Path | None:
+        raw = self.get(key, str, default)
+        if raw is None:
+            return None
+        p = Path(raw).expanduser()
+        return p if p.is_absolute() else base / p
+
+    def check_unknown(self, known: set[str]) -> None:
+        for key in self.data:
+            if key not in known:
+                raise self._err(key, "unknown setting")
+
+
+def _source(t: _Table, base: Path, index: int):
+    kind = t.get("type", str, choices=("maildir", "imap"))
+    name = t.get("name", str, f"{kind}{index + 1}")
+    if kind == "maildir":
+        t.check_unknown({"type", "name", "path"})
+        return MaildirSourceSettings(name=name, path=t.path("path", base))
+    t.check_unknown(
+        {"type", "name", "host", "port", "security", "username", "password_env", "password_file",
+         "folders", "ack", "ack_keyword", "move_to", "idle", "poll_interval_seconds",
+         "idle_renew_seconds", "timeout_seconds", "fetch_batch", "slice_bytes",
+         "reconnect_max_seconds"}
+    )
+    security = t.get("security", str, "tls", choices=("tls", "starttls", "plain"))
+    ack = t.get("ack", str, "keyword", choices=("keyword", "move"))
+    move_to = t.get("move_to", str, None)
+    if ack == "move" and not move_to:
+        raise t._err("move_to", "is required when ack = \"move\"")
+    password_env = t.get("password_env", str, None)
+    password_file = t.path("password_file", base, None)
+    if not password_env and not password_file:
+        raise t._err("password_env", "set password_env or password_file (never the password itself)")
+    folders = t.get("folders", list, ["INBOX"])
+    if not folders or not all(isinstance(f, str) for f in folders):
+        raise t._err("folders", "expected a non-empty list of folder names")
+    renew = t.get("idle_renew_seconds", float, 25 * 60.0)
+    if not 0 < renew < 29 * 60:
+        raise t._err("idle_renew_seconds", "must be above 0 and below 1740 (RFC 2177: 29 minutes)")
+    return ImapSourceSettings(
+        name=name,
+        host=t.get("host", str),
+        port=t.get("port", int, {"tls": 993}.get(security, 143)),
+        security=security,
+        username=t.get("username", str),
+        password_env=password_env,
+        password_file=password_file,
+        folders=tuple(folders),
+        ack=ack,
+        ack_keyword=t.get("ack_keyword", str, "$PuljeIntake"),
+        move_to=move_to,
+        idle=t.get("idle", bool, True),
+        poll_interval_seconds=t.get("poll_interval_seconds", float, 60.0),
+        idle_renew_seconds=renew,
+        timeout_seconds=t.get("timeout_seconds", float, 30.0),
+        fetch_batch=t.get("fetch_batch", int, 50),
+        slice_bytes=t.get("slice_bytes", int, 1024 * 1024),
+        reconnect_max_seconds=t.get("reconnect_max_seconds", float, 300.0),
+    )
+
+
+def parse_settings(data: dict, file: str, base: Path) -> Settings:
+    """Validate parsed TOML into :class:`Settings`; relative paths resolve against ``base``."""
+    root = _Table(data, "", file)
+    root.check_unknown({"pool", "database", "sources", "processing", "outbox", "schedule"})
+    db = root.table("database")
+    db.check_unknown({"url", "auto_upgrade"})
+    url = db.get("url", str, "sqlite:///var/pulje-intake.db")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        url = "sqlite:///" + str(base / url[len("sqlite:///"):])
+    raw_sources = root.get("sources", list, [])
+    sources = []
+    for i, s in enumerate(raw_sources):
+        if not isinstance(s, dict):
+            raise ConfigError(f"{file}: sources[{i}]: expected a table")
+        sources.append(_source(_Table(s, f"sources[{i}]", file), base, i))
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{file}: sources: every source needs its own name, got {names}")
+    p = root.table("processing")
+    p.check_unknown({"max_attempts", "max_message_bytes", "max_attachment_bytes", "max_pdf_pages",
+                     "max_sheet_cells"})
+    processing = ProcessingSettings(
+        max_attempts=p.get("max_attempts", int, 3),
+        max_message_bytes=p.get("max_message_bytes", int, 50 * 1024 * 1024),
+        max_attachment_bytes=p.get("max_attachment_bytes", int, 25 * 1024 * 1024),
+        max_pdf_pages=p.get("max_pdf_pages", int, 50),
+        max_sheet_cells=p.get("max_sheet_cells", int, 200_000),
+    )
+    o = root.table("outbox")
+    o.check_unknown({"mode", "dir", "smtp", "from_address", "from_name", "reply_to",
+                     "max_per_recipient_per_hour", "max_receipt_age_hours", "max_attempts", "staff"})
+    mode = o.get("mode", str, "files", choices=("files", "smtp"))
+    smtp = None
+    if mode == "smtp":
+        s = o.table("smtp")
+        s.check_unknown({"host", "port", "security", "username", "password_env", "password_file",
+                         "timeout_seconds"})
+        security = s.get("security", str, "starttls", choices=("tls", "starttls", "plain"))
+        smtp = SmtpSettings(
+            host=s.get("host", str),
+            port=s.get("port", int, {"tls": 465, "starttls": 587}.get(security, 25)),
+            security=security,
+            username=s.get("username", str, None),
+            password_env=s.get("password_env", str, None),
+            password_file=s.path("password_file", base, None),
+            timeout_seconds=s.get("timeout_seconds", float, 30.0),
+        )
+    outbox = OutboxSettings(
+        mode=mode,
+        dir=o.path("dir", base, "var/outbox"),
+        smtp=smtp,
+        from_address=o.get("from_address", str, "pulje@bl.dk"),
+        from_name=o.get("from_name", str, "Pulje til sociale viceværter"),
+        reply_to=o.get("reply_to", str, None),
+        max_per_recipient_per_hour=o.get("max_per_recipient_per_hour", int, 5),
+        max_receipt_age_hours=o.get("max_receipt_age_hours", float, 72.0),
+        max_attempts=o.get("max_attempts", int, 8),
+        staff=tuple(o.get("staff", list, [])),
+    )
+    schedule_t = root.table("schedule")
+    schedule = {k: float(schedule_t.get(k, (int, float))) for k in schedule_t.data}
+    return Settings(
+        path=None,
+        database_url=url,
+        auto_upgrade=db.get("auto_upgrade", bool, True),
+        pool=root.get("pool", str, "sociale-viceværter-2025"),
+        sources=tuple(sources),
+        processing=processing,
+        outbox=outbox,
+        schedule=schedule,
+    )
+
+
+def load_settings(path: str | os.PathLike | None) -> Settings:
+    """Read settings from ``path`` or ``$PULJE_INTAKE_CONFIG``; raise ConfigError on any problem."""
+    if path is None:
+        path = os.environ.get(ENV_CONFIG)
+    if not path:
+        raise ConfigError(f"no settings file: pass --config FILE or set {ENV_CONFIG}")
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: settings file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read settings file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    settings = parse_settings(data, str(p), p.resolve().parent)
+    return Settings(**{**settings.__dict__, "path": p})

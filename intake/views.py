@@ -1,0 +1,132 @@
+"""Text views of cases and messages for the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from intake.pool import Pool
+from store.models import Case, MessageState, RawMessage
+
+
+def local(ts: dt.datetime | None, pool: Pool) -> str:
+    """A timestamp in the pool's time zone, minutes precision."""
+    if ts is None:
+        return "-"
+    return ts.astimezone(pool.timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+def _short(text: str | None, n: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def cases_table(s: Session, pool: Pool, kind: str | None = None, status: str | None = None) -> str:
+    """One line per case."""
+    q = select(Case).order_by(Case.id)
+    if kind:
+        q = q.where(Case.kind == kind)
+    if status:
+        q = q.where(Case.status == status)
+    cases = list(s.scalars(q))
+    if not cases:
+        return "no cases"
+    rows = []
+    for c in cases:
+        current = next((sub for sub in reversed(c.submissions) if sub.current), None)
+        problems = len(current.problems) if current else 0
+        attachments = len(current.attachments) if current else 0
+        rows.append([
+            c.case_id, c.kind, c.status, local(c.received_at, pool), _short(c.sender, 34),
+            _short(c.org_name, 30) or "-", str(attachments), str(problems),
+        ])
+    return _table(["case", "kind", "status", "received", "sender", "organisation", "files", "problems"], rows)
+
+
+def messages_summary(s: Session) -> str:
+    """One line about mail that made no case of its own."""
+    counts = dict(s.execute(
+        select(RawMessage.outcome, func.count()).where(RawMessage.state == MessageState.PROCESSED)
+        .group_by(RawMessage.outcome)
+    ).all())
+    quarantined = s.scalar(select(func.count()).where(RawMessage.state == MessageState.QUARANTINED))
+    waiting = s.scalar(select(func.count()).where(
+        RawMessage.state.in_([MessageState.STORED, MessageState.FAILED])))
+    return (f"mail: {counts.get('case', 0)} made cases, {counts.get('followup', 0)} joined cases, "
+            f"{counts.get('triage', 0)} in triage, {counts.get('ignored', 0)} ignored (automatic), "
+            f"{quarantined} quarantined, {waiting} waiting  (--triage lists them)")
+
+
+def messages_table(s: Session, pool: Pool) -> str:
+    """Mail that did not make a case: triage, ignored, quarantined, waiting, with reasons."""
+    msgs = list(s.scalars(
+        select(RawMessage).where(
+            (RawMessage.state != MessageState.PROCESSED) | RawMessage.outcome.in_(["triage", "ignored"])
+        ).order_by(RawMessage.id)
+    ))
+    if not msgs:
+        return "no mail outside cases"
+    rows = [[str(m.id), m.outcome if m.state == MessageState.PROCESSED else m.state,
+             local(m.internaldate, pool), _short(m.sender, 30), _short(m.subject, 40),
+             _short(m.reason or m.last_error, 60)] for m in msgs]
+    return _table(["msg", "where", "received", "sender", "subject", "reason"], rows)
+
+
+def _value(v) -> str:
+    if isinstance(v, dict) and "value" in v:
+        src = v.get("source")
+        return f"{v['value']}" + (f"   [{src}]" if src else "")
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
+
+
+def case_detail(s: Session, case: Case, pool: Pool) -> str:
+    """Everything about one case: submissions, attachments, fields, budget, problems, history."""
+    out = [
+        f"Case {case.case_id}  ({case.kind}, status: {case.status})",
+        f"  sender:       {case.sender_name + ' ' if case.sender_name else ''}<{case.sender or '-'}>",
+        f"  subject:      {case.subject or '-'}",
+        f"  received:     {local(case.received_at, pool)} ({pool.timezone.key})",
+        f"  organisation: {case.org_name or '-'}   CVR: {case.cvr or '-'}   municipality: {case.municipality or '-'}",
+    ]
+    if case.decision:
+        out.append(f"  decision:     {case.decision}  {case.granted_amount or ''}")
+    if case.receipts_suppressed:
+        out.append(f"  receipts:     {case.receipts_suppressed}")
+    for sub in case.submissions:
+        flag = "current" if sub.current else "superseded"
+        out.append("")
+        out.append(f"Submission from message {sub.message_pk}, {local(sub.received_at, pool)} ({flag}, {sub.status})")
+        out.append("  attachments:")
+        for a in sub.attachments:
+            role = f" as {a.role}" if a.role else ""
+            out.append(f"    - {a.filename or '(no name)'}  {a.detected_type}{role}, {a.size} bytes, sha256 {a.sha256[:16]}…")
+        if not sub.attachments:
+            out.append("    (none)")
+        if sub.fields:
+            out.append("  fields:")
+            for key, v in sub.fields.items():
+                out.append(f"    {key}: {_value(v)}")
+        if sub.budget:
+            out.append("  budget:")
+            for key, v in sub.budget.items():
+                out.append(f"    {key}: {_value(v)}")
+        out.append("  problems:" + ("" if sub.problems else " none"))
+        for p in sub.problems:
+            field = f" [{p.get('field')}]" if p.get("field") else ""
+            out.append(f"    - {p.get('code')}{field}: {p.get('message')}")
+    out.append("")
+    out.append("History:")
+    for e in case.events:
+        out.append(f"  {local(e.at, pool)}  {e.kind}: {e.detail or ''}")
+    return "\n".join(out)

@@ -1,0 +1,183 @@
+"""Read one raw e-mail into plain data: headers, bodies and attachments.
+
+mail-parser does the MIME work; when it gives up on a broken message we fall
+back to the standard library's parser, so every message yields something.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import email.utils
+import logging
+import re
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.message import Message
+
+import mailparser
+
+# mail-parser logs every content type it does not know at ERROR; that is noise for us.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+
+_MSGID_RE = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass
+class ParsedAttachment:
+    """One attachment: the name the sender gave it, its declared type and its bytes."""
+
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+@dataclass
+class ParsedMail:
+    """What the rest of intake needs to know about one e-mail."""
+
+    subject: str
+    raw_subject: str | None
+    from_addr: str | None
+    from_name: str | None
+    to: list[str]
+    message_id: str | None
+    in_reply_to: list[str]
+    references: list[str]
+    date_header: str | None
+    content_type: str
+    headers: dict[str, list[str]]
+    text: str
+    html: str
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (case-insensitive), or None."""
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+
+def _undo_surrogates(value: str) -> str:
+    """Headers with raw 8-bit bytes arrive as surrogate escapes: read them as UTF-8, else Latin-1."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def decode_words(value: str | None) -> str:
+    """Decode RFC 2047 encoded words; undecodable parts are kept as they are."""
+    if value is None:
+        return ""
+    value = _undo_surrogates(str(value))
+    try:
+        decoded = str(make_header(decode_header(value)))
+    except (LookupError, UnicodeDecodeError, ValueError, TypeError, AssertionError):
+        return value
+    return decoded
+
+
+def _msgids(value: str | None) -> list[str]:
+    return _MSGID_RE.findall(value or "")
+
+
+def _headers(msg: Message) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in msg.raw_items() if hasattr(msg, "raw_items") else msg.items():
+        out.setdefault(str(key).lower(), []).append(str(value))
+    return out
+
+
+def _address(value: str | None) -> tuple[str | None, str | None]:
+    if not value:
+        return None, None
+    try:
+        name, addr = email.utils.parseaddr(decode_words(value))
+    except (ValueError, TypeError, IndexError):
+        return None, None
+    return (name or None), (addr.strip().lower() or None) if "@" in addr else (None if not addr else addr.strip().lower())
+
+
+def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]:
+    attachments: list[ParsedAttachment] = []
+    text: list[str] = []
+    html: list[str] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        filename = part.get_filename()
+        disposition = (part.get("Content-Disposition") or "").lower()
+        try:
+            payload = part.get_payload(decode=True) or b""
+        except (ValueError, TypeError, AssertionError):
+            payload = b""
+        if filename or disposition.startswith("attachment"):
+            attachments.append(ParsedAttachment(decode_words(filename) or None, ctype, payload))
+        elif ctype == "text/html":
+            html.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+        elif ctype.startswith("text/"):
+            try:
+                text.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+            except LookupError:
+                text.append(payload.decode("utf-8", "replace"))
+    return attachments, "\n".join(text), "\n".join(html)
+
+
+def _mailparser_attachments(mp) -> list[ParsedAttachment]:
+    out = []
+    for att in mp.attachments:
+        payload = att.get("payload") or ""
+        if att.get("binary"):
+            data = base64.b64decode(payload)
+        else:
+            charset = att.get("charset") or "utf-8"
+            try:
+                data = payload.encode(charset, "replace")
+            except LookupError:
+                data = payload.encode("utf-8", "replace")
+        out.append(ParsedAttachment(att.get("filename") or None, att.get("mail_content_type"), data))
+    return out
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    """Parse raw message bytes. Never raises for malformed mail; defects are listed."""
+    defects: list[str] = []
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    defects.extend(type(d).__name__ for d in getattr(msg, "defects", []))
+    headers = _headers(msg)
+    raw_subject = msg.get("Subject")
+    subject = decode_words(raw_subject)
+    from_name, from_addr = _address(msg.get("From"))
+    to = [a.lower() for _, a in email.utils.getaddresses([decode_words(v) for v in msg.get_all("To", [])]) if a]
+    try:
+        mp = mailparser.parse_from_bytes(raw)
+        attachments = _mailparser_attachments(mp)
+        text = "\n".join(mp.text_plain)
+        html = "\n".join(mp.text_html)
+    except Exception as exc:  # mail-parser fails on some broken MIME: fall back, note it
+        defects.append(f"mailparser: {type(exc).__name__}")
+        attachments, text, html = _stdlib_attachments(msg)
+    message_ids = _msgids(msg.get("Message-ID"))
+    return ParsedMail(
+        subject=subject,
+        raw_subject=str(raw_subject) if raw_subject is not None else None,
+        from_addr=from_addr,
+        from_name=from_name,
+        to=to,
+        message_id=message_ids[0] if message_ids else None,
+        in_reply_to=_msgids(msg.get("In-Reply-To")),
+        references=_msgids(" ".join(str(v) for v in msg.get_all("References", []))),
+        date_header=str(msg.get("Date")) if msg.get("Date") is not None else None,
+        content_type=msg.get_content_type(),
+        headers=headers,
+        text=text,
+        html=html,
+        attachments=attachments,
+        defects=defects,
+    )

@@ -1,0 +1,233 @@
+"""Repository functions: the only place that knows how rows are found and changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from store.models import (
+    Case,
+    CaseEvent,
+    CaseSequence,
+    FolderState,
+    MessageLocation,
+    MessageState,
+    OutboxMessage,
+    RawMessage,
+)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One message as a source hands it over."""
+
+    account: str
+    folder: str
+    uidvalidity: int
+    uid: str
+    internaldate: dt.datetime
+    raw: bytes
+
+
+def _dedupe_key(raw: bytes) -> tuple[str | None, str | None]:
+    """(Message-ID, key) where key ties copies of one mail that differ only in trace headers."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        message_id = " ".join(str(headers.get("Message-ID") or "").split()) or None
+        if not message_id:
+            return None, None
+        parts = [message_id, str(headers.get("From") or ""), str(headers.get("Subject") or ""),
+                 str(headers.get("Date") or "")]
+    except Exception:  # a header we cannot even split: dedupe by sha256 only
+        return None, None
+    key = hashlib.sha256("\0".join(" ".join(p.split()) for p in parts).encode("utf-8", "replace"))
+    return message_id[:998], key.hexdigest()
+
+
+def find_location(session: Session, f: Fetched) -> MessageLocation | None:
+    """The stored location with these server coordinates, if any."""
+    return session.scalar(
+        select(MessageLocation).where(
+            MessageLocation.account == f.account,
+            MessageLocation.folder == f.folder,
+            MessageLocation.uidvalidity == f.uidvalidity,
+            MessageLocation.uid == f.uid,
+        )
+    )
+
+
+def store_raw(session: Session, f: Fetched, now: dt.datetime) -> tuple[RawMessage, bool]:
+    """Store a fetched message once; return (row, True if these bytes are new).
+
+    The same mail seen again (same coordinates, same bytes, or the same
+    Message-ID/From/Subject/Date in another folder) only gains a location.
+    """
+    loc = find_location(session, f)
+    if loc is not None:
+        return loc.message, False
+    sha = hashlib.sha256(f.raw).hexdigest()
+    message_id, key = _dedupe_key(f.raw)
+    existing = session.scalar(select(RawMessage).where(RawMessage.sha256 == sha))
+    if existing is None and key is not None:
+        existing = session.scalar(
+            select(RawMessage).where(RawMessage.dedupe_key == key).order_by(RawMessage.id).limit(1)
+        )
+    created = False
+    if existing is None:
+        existing = RawMessage(
+            sha256=sha, size=len(f.raw), raw=f.raw, message_id=message_id, dedupe_key=key,
+            internaldate=f.internaldate, stored_at=now, state=MessageState.STORED, attempts=0,
+        )
+        try:
+            with session.begin_nested():
+                session.add(existing)
+            created = True
+        except IntegrityError:  # another worker stored the same bytes just now
+            existing = session.scalar(select(RawMessage).where(RawMessage.sha256 == sha))
+    session.add(MessageLocation(
+        message=existing, account=f.account, folder=f.folder, uidvalidity=f.uidvalidity,
+        uid=f.uid, seen_at=now,
+    ))
+    session.flush()
+    return existing, created
+
+
+def known_uids(session: Session, account: str, folder: str, uidvalidity: int) -> set[str]:
+    """UIDs already stored for a folder (for sources without ordered UIDs, such as Maildir)."""
+    return set(session.scalars(
+        select(MessageLocation.uid).where(
+            MessageLocation.account == account,
+            MessageLocation.folder == folder,
+            MessageLocation.uidvalidity == uidvalidity,
+        )
+    ))
+
+
+def unacked_uids(session: Session, account: str, folder: str, uidvalidity: int) -> list[str]:
+    """UIDs stored but not yet acknowledged on the server (a crash came in between)."""
+    return list(session.scalars(
+        select(MessageLocation.uid).where(
+            MessageLocation.account == account,
+            MessageLocation.folder == folder,
+            MessageLocation.uidvalidity == uidvalidity,
+            MessageLocation.acked_at.is_(None),
+        ).order_by(MessageLocation.id)
+    ))
+
+
+def mark_acked(session: Session, account: str, folder: str, uidvalidity: int,
+               uids: list[str], now: dt.datetime) -> None:
+    """Record that the server has acknowledged these UIDs."""
+    for loc in session.scalars(
+        select(MessageLocation).where(
+            MessageLocation.account == account,
+            MessageLocation.folder == folder,
+            MessageLocation.uidvalidity == uidvalidity,
+            MessageLocation.uid.in_(uids),
+        )
+    ):
+        loc.acked_at = now
+
+
+def folder_state(session: Session, account: str, folder: str) -> FolderState | None:
+    """The UIDVALIDITY and highest stored UID we know for a folder."""
+    return session.get(FolderState, (account, folder))
+
+
+def save_folder_state(session: Session, account: str, folder: str, uidvalidity: int,
+                      last_uid: int, now: dt.datetime) -> None:
+    """Remember the folder's UIDVALIDITY and highest stored UID."""
+    state = session.get(FolderState, (account, folder))
+    if state is None:
+        session.add(FolderState(account=account, folder=folder, uidvalidity=uidvalidity,
+                                last_uid=last_uid, updated_at=now))
+    else:
+        state.uidvalidity, state.last_uid, state.updated_at = uidvalidity, last_uid, now
+
+
+def next_case_id(session: Session, prefix: str, year: int) -> str:
+    """Hand out the next readable case id, e.g. ``PSV-2025-0001``; safe across workers."""
+    key = f"{prefix}-{year}"
+    seq = session.scalar(select(CaseSequence).where(CaseSequence.prefix == key).with_for_update())
+    if seq is None:
+        try:
+            with session.begin_nested():
+                seq = CaseSequence(prefix=key, last=0)
+                session.add(seq)
+        except IntegrityError:
+            seq = session.scalar(
+                select(CaseSequence).where(CaseSequence.prefix == key).with_for_update()
+            )
+    seq.last += 1
+    return f"{key}-{seq.last:04d}"
+
+
+def pending_message_ids(session: Session, max_attempts: int, limit: int | None = None) -> list[int]:
+    """Messages still to process: stored, or failed with tries left."""
+    q = (
+        select(RawMessage.id)
+        .where(
+            (RawMessage.state == MessageState.STORED)
+            | ((RawMessage.state == MessageState.FAILED) & (RawMessage.attempts < max_attempts))
+        )
+        .order_by(RawMessage.internaldate, RawMessage.id)
+    )
+    if limit:
+        q = q.limit(limit)
+    return list(session.scalars(q))
+
+
+def lock_message(session: Session, pk: int) -> RawMessage | None:
+    """Load a message for processing; on PostgreSQL other workers skip it meanwhile."""
+    q = select(RawMessage).where(RawMessage.id == pk)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return session.scalar(q)
+
+
+def cases_for_references(session: Session, refs: list[str], tags: list[str]) -> dict[str, str]:
+    """Map message ids (ours or the applicant's) and case tags onto existing case ids."""
+    found: dict[str, str] = {}
+    if tags:
+        for cid in session.scalars(select(Case.case_id).where(Case.case_id.in_(tags))):
+            found[cid] = cid
+    if refs:
+        rows = session.execute(
+            select(OutboxMessage.message_id, Case.case_id)
+            .join(Case, Case.id == OutboxMessage.case_pk)
+            .where(OutboxMessage.message_id.in_(refs))
+        )
+        found.update({mid: cid for mid, cid in rows})
+        rows = session.execute(
+            select(RawMessage.message_id, Case.case_id)
+            .join(Case, Case.id == RawMessage.case_pk)
+            .where(RawMessage.message_id.in_(refs))
+        )
+        found.update({mid: cid for mid, cid in rows})
+    return found
+
+
+def get_case(session: Session, case_id: str) -> Case | None:
+    """A case by its readable id (case-insensitive)."""
+    return session.scalar(select(Case).where(func.upper(Case.case_id) == case_id.upper()))
+
+
+def add_event(session: Session, case: Case, kind: str, detail: str, now: dt.datetime,
+              message: RawMessage | None = None) -> None:
+    """Append to a case's history."""
+    session.add(CaseEvent(case=case, at=now, kind=kind, detail=detail,
+                          message_pk=message.id if message is not None else None))
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    """How many raw messages are in each state."""
+    return dict(session.execute(
+        select(RawMessage.state, func.count()).group_by(RawMessage.state)
+    ).all())
