@@ -86,10 +86,24 @@ def _msgids(value: str | None) -> list[str]:
     return _MSGID_RE.findall(value or "")
 
 
+def _raw_get(msg: Message, name: str) -> str | None:
+    """A header's raw text (the compat32 getter wraps 8-bit text in Header objects)."""
+    name = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _raw_all(msg: Message, name: str) -> list[str]:
+    name = name.lower()
+    return [str(v) for k, v in msg.raw_items() if k.lower() == name]
+
+
 def _headers(msg: Message) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for key, value in msg.raw_items() if hasattr(msg, "raw_items") else msg.items():
-        out.setdefault(str(key).lower(), []).append(str(value))
+    for key, value in msg.raw_items():
+        out.setdefault(str(key).lower(), []).append(_undo_surrogates(str(value)))
     return out
 
 
@@ -151,10 +165,10 @@ def parse_mail(raw: bytes) -> ParsedMail:
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     defects.extend(type(d).__name__ for d in getattr(msg, "defects", []))
     headers = _headers(msg)
-    raw_subject = msg.get("Subject")
-    subject = decode_words(raw_subject)
-    from_name, from_addr = _address(msg.get("From"))
-    to = [a.lower() for _, a in email.utils.getaddresses([decode_words(v) for v in msg.get_all("To", [])]) if a]
+    raw_subject = _raw_get(msg, "Subject")
+    subject = " ".join(decode_words(raw_subject).split()) if raw_subject is not None else ""
+    from_name, from_addr = _address(_raw_get(msg, "From"))
+    to = [a.lower() for _, a in email.utils.getaddresses([decode_words(v) for v in _raw_all(msg, "To")]) if a]
     try:
         mp = mailparser.parse_from_bytes(raw)
         attachments = _mailparser_attachments(mp)
@@ -163,17 +177,17 @@ def parse_mail(raw: bytes) -> ParsedMail:
     except Exception as exc:  # mail-parser fails on some broken MIME: fall back, note it
         defects.append(f"mailparser: {type(exc).__name__}")
         attachments, text, html = _stdlib_attachments(msg)
-    message_ids = _msgids(msg.get("Message-ID"))
+    message_ids = _msgids(_raw_get(msg, "Message-ID"))
     return ParsedMail(
         subject=subject,
-        raw_subject=str(raw_subject) if raw_subject is not None else None,
+        raw_subject=raw_subject,
         from_addr=from_addr,
         from_name=from_name,
         to=to,
         message_id=message_ids[0] if message_ids else None,
-        in_reply_to=_msgids(msg.get("In-Reply-To")),
-        references=_msgids(" ".join(str(v) for v in msg.get_all("References", []))),
-        date_header=str(msg.get("Date")) if msg.get("Date") is not None else None,
+        in_reply_to=_msgids(_raw_get(msg, "In-Reply-To")),
+        references=_msgids(" ".join(_raw_all(msg, "References"))),
+        date_header=_raw_get(msg, "Date"),
         content_type=msg.get_content_type(),
         headers=headers,
         text=text,

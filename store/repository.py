@@ -36,8 +36,23 @@ class Fetched:
     raw: bytes
 
 
+def _split_body(raw: bytes) -> bytes:
+    """The body after the header block, with line endings made uniform."""
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        at = raw.find(sep)
+        if at != -1:
+            return raw[at + len(sep):].replace(b"\r\n", b"\n").rstrip()
+    return b""
+
+
 def _dedupe_key(raw: bytes) -> tuple[str | None, str | None]:
-    """(Message-ID, key) where key ties copies of one mail that differ only in trace headers."""
+    """(Message-ID, key) where key ties copies of one mail that differ only in trace headers.
+
+    A mail delivered to two folders, or re-fetched after UIDVALIDITY changed,
+    keeps its Message-ID, From, Subject, Date and body; only headers such as
+    Received or Delivered-To (and perhaps line endings) differ. Different mails
+    that reuse a Message-ID differ in their body and are kept apart.
+    """
     try:
         headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
         message_id = " ".join(str(headers.get("Message-ID") or "").split()) or None
@@ -47,8 +62,9 @@ def _dedupe_key(raw: bytes) -> tuple[str | None, str | None]:
                  str(headers.get("Date") or "")]
     except Exception:  # a header we cannot even split: dedupe by sha256 only
         return None, None
-    key = hashlib.sha256("\0".join(" ".join(p.split()) for p in parts).encode("utf-8", "replace"))
-    return message_id[:998], key.hexdigest()
+    digest = hashlib.sha256("\0".join(" ".join(p.split()) for p in parts).encode("utf-8", "replace"))
+    digest.update(b"\0" + _split_body(raw))
+    return message_id[:998], digest.hexdigest()
 
 
 def find_location(session: Session, f: Fetched) -> MessageLocation | None:

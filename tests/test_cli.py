@@ -1,0 +1,91 @@
+"""The command line as an operator meets it: clear one-line errors, exit codes, readable output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from intake.samples import demo_mail, write_maildir
+from tests.conftest import write_settings
+
+
+def run(*args, env=None, cwd=None):
+    full_env = {k: v for k, v in os.environ.items() if k != "PULJE_INTAKE_CONFIG"}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "intake.cli", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd, timeout=120)
+
+
+def test_no_settings_is_a_clear_user_error():
+    r = run("poll")
+    assert r.returncode == 1
+    assert "pass --config FILE or set PULJE_INTAKE_CONFIG" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[database]\nurl = 5\n', "database.url: expected str"),
+        ('[[sources]]\ntype = "pop3"\n', "sources[0].type: must be one of maildir, imap"),
+        ('[[sources]]\ntype = "imap"\nhost = "x"\nusername = "u"\npassword_env = "P"\nport = "abc"\n',
+         "sources[0].port: expected int"),
+        ('[[sources]]\ntype = "imap"\nhost = "x"\nusername = "u"\n', "sources[0].password_env: set password_env"),
+        ('[outbox]\nmode = "pigeon"\n', "outbox.mode: must be one of files, smtp"),
+        ('[processing]\nmax_atempts = 3\n', "processing.max_atempts: unknown setting"),
+        ('pool = "no-such-pool"\n', "no pool file named 'no-such-pool'"),
+        ('this is not toml', "not valid TOML"),
+    ],
+)
+def test_bad_settings_name_the_file_and_the_key(workdir, text, expected):
+    path = workdir / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    r = run("--config", str(path), "poll")
+    assert r.returncode == 1, r.stderr
+    assert expected in r.stderr
+    assert "Traceback" not in r.stderr
+    if "pool" not in expected:
+        assert str(path) in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_poll_then_cases_list_and_show(workdir, db_url):
+    settings = write_settings(workdir, db_url)
+    write_maildir(workdir / "mail", demo_mail())
+    env = {"PULJE_INTAKE_CONFIG": str(settings)}
+    r = run("poll", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "processed: case 3, ignored 2, triage 1" in r.stdout
+    r = run("cases", "list", "--triage", env=env)
+    assert r.returncode == 0
+    assert "PSV-2025-0001" in r.stdout and "PSV-2025-0003" in r.stdout
+    assert "Spørgsmål om ansøgning" in r.stdout and "auto-reply" in r.stdout
+    r = run("cases", "show", "PSV-2025-0001", env=env)
+    assert r.returncode == 0
+    assert "Ansøgningsskema.pdf" in r.stdout and "mette@boligselskabet-nord.dk" in r.stdout
+    r = run("cases", "show", "PSV-2025-0999", env=env)
+    assert r.returncode == 1 and "no case PSV-2025-0999" in r.stderr
+
+
+def test_check_on_the_embedded_default_is_all_good(workdir, db_url):
+    settings = write_settings(workdir, db_url)
+    r = run("--config", str(settings), "check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "verdict: all good" in r.stdout
+
+
+def test_unreachable_database_is_a_temporary_failure(workdir):
+    settings = write_settings(workdir, "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2")
+    r = run("--config", str(settings), "poll")
+    assert r.returncode == 75, r.stderr
+    assert "database unreachable" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_demo_runs_without_any_server(workdir):
+    r = run("demo", "--dir", str(workdir / "demo"))
+    assert r.returncode == 0, r.stderr
+    assert "PSV-2025-0002" in r.stdout
+    assert (workdir / "demo" / "settings.toml").is_file()
