@@ -170,7 +170,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     from_name, from_addr = _address(_raw_get(msg, "From"))
     to = [a.lower() for _, a in email.utils.getaddresses([decode_words(v) for v in _raw_all(msg, "To")]) if a]
     try:
-        mp = mailparser.parse_from_bytes(raw)
+        mp = mailparser.MailParser(msg)  # reuse our parse: the stdlib parse is the costly part
         attachments = _mailparser_attachments(mp)
         text = "\n".join(mp.text_plain)
         html = "\n".join(mp.text_html)
