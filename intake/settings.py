@@ -22,6 +22,7 @@ class MaildirSourceSettings:
 
     name: str
     path: Path
+    poll_interval_seconds: float = 60.0
     type: str = "maildir"
 
 
@@ -182,8 +183,9 @@ def _source(t: _Table, base: Path, index: int):
     kind = t.get("type", str, choices=("maildir", "imap"))
     name = t.get("name", str, f"{kind}{index + 1}")
     if kind == "maildir":
-        t.check_unknown({"type", "name", "path"})
-        return MaildirSourceSettings(name=name, path=t.path("path", base))
+        t.check_unknown({"type", "name", "path", "poll_interval_seconds"})
+        return MaildirSourceSettings(name=name, path=t.path("path", base),
+                                     poll_interval_seconds=t.get("poll_interval_seconds", float, 60.0))
     t.check_unknown(
         {"type", "name", "host", "port", "security", "username", "password_env", "password_file",
          "folders", "ack", "ack_keyword", "move_to", "idle", "poll_interval_seconds",
