@@ -7,10 +7,10 @@ import json
 import re
 from decimal import Decimal
 
+import casefactory as cf
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-import casefactory as cf
 from intake.cli import main
 from notifications import export
 from store.models import Case
