@@ -94,15 +94,27 @@ def application_workbook(session: Session) -> Workbook:
     for case in cd.all_cases(session, kind="application"):
         ws.append([col.value(case) for col in COLUMNS])
     for i, col in enumerate(COLUMNS, start=1):
-        letter = get_column_letter(i)
-        ws.column_dimensions[letter].width = col.width
+        longest = 0
         for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
             if col.number_format:
                 cell.number_format = col.number_format
             cell.alignment = Alignment(wrap_text=col.wrap, vertical="top")
+            longest = max(longest, _display_length(cell.value))
+        # short columns grow to their longest value; long texts keep their width and wrap
+        width = col.width if col.wrap else max(col.width, min(longest + 2, 60))
+        ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "B2"  # header row and the case id stay in view
     ws.auto_filter.ref = ws.dimensions
     return wb
+
+
+def _display_length(value: object) -> int:
+    """About how many characters a value shows as (money gains thousands separators)."""
+    if value is None:
+        return 0
+    if isinstance(value, Decimal):
+        return len(f"{value:,.2f}")
+    return max((len(line) for line in str(value).splitlines()), default=0)
 
 
 def write_xlsx(session: Session, out: str | IO[bytes]) -> int:
