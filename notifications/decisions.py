@@ -112,11 +112,13 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
     result = ImportResult()
     try:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        wb = load_workbook(io.BytesIO(data), data_only=True)
+        formulas = load_workbook(io.BytesIO(data))  # to tell a formula with no saved value
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         result.errors.append(f"filen kan ikke læses som et Excel-ark (.xlsx): {exc}")
         return result
-    ws = wb[SHEET_TITLE] if SHEET_TITLE in wb.sheetnames else wb.worksheets[0]
+    title = SHEET_TITLE if SHEET_TITLE in wb.sheetnames else wb.sheetnames[0]
+    ws, ws_formulas = wb[title], formulas[title]
     rows = ws.iter_rows(values_only=True)
     header = next(rows, None) or ()
     index: dict[str, int] = {}
@@ -126,7 +128,6 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
         if _norm(needed) not in index:
             result.errors.append(f'kolonne "{needed}" findes ikke i arkets første række')
     if result.errors:
-        wb.close()
         return result
     c_id, c_dec, c_amt = (index[_norm(h)] for h in (CASE_ID_HEADER, DECISION_HEADER, GRANTED_HEADER))
     seen: dict[str, int] = {}
@@ -136,6 +137,9 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
 
         decision_text = _norm(cell(c_dec))
         amount = _amount(cell(c_amt))
+        raw = ws_formulas.cell(rownum, c_amt + 1).value
+        if amount is None and isinstance(raw, str) and raw.startswith("="):
+            amount = f"formlen {raw} har ingen gemt værdi; åbn og gem arket i Excel, eller skriv beløbet"
         case_text = str(cell(c_id) or "").strip()
         if not decision_text:
             if isinstance(amount, Decimal):
@@ -180,7 +184,6 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
         if len(result.errors) == errors_before and case is not None:
             result.decisions.append(Decision(rownum, case.case_id, decision_text,
                                              amount if decision_text == GRANTED else None))
-    wb.close()
     return result
 
 

@@ -195,3 +195,12 @@ def test_decision_time_is_the_clock_of_the_app(app, workdir, clock):
     with app.context.factory() as s:
         case = s.scalar(select(Case).where(Case.case_id == "PSV-2025-0001"))
         assert case.updated_at == clock.now and case.events[-1].kind == "decision"
+
+
+def test_a_formula_without_a_saved_value_is_named_not_taken_as_empty(app, workdir, capsys):
+    _seed(app)
+    path = workdir / "formel.xlsx"
+    path.write_bytes(_sheet([("PSV-2025-0001", "bevilget", "=400000+100000")]))  # openpyxl saves no value
+    assert _run(workdir, path) == 1
+    assert ('række 2, kolonne "bevilget beløb": formlen =400000+100000 har ingen gemt værdi'
+            in capsys.readouterr().err)
