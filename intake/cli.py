@@ -138,6 +138,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check", help="check settings, database and servers").set_defaults(func=cmd_check)
 
+    # --- staff: digest, committee export, decisions (implemented in intake/staff.py) ---
+    def staff():  # imported when a staff command runs, not for every command
+        from intake import staff as module
+
+        return module
+
+    dg = sub.add_parser("digest", help="the staff digest (text to stdout unless --out/--send)")
+    dg.add_argument("--out", metavar="FILE", help="write the HTML to FILE and the text to FILE.txt (a preview)")
+    dg.add_argument("--send", action="store_true", help="queue it for [outbox] staff and mark it sent")
+    dg.set_defaults(func=lambda a: staff().digest_command(_app(a), a.out, a.send))
+    ex = sub.add_parser("export", help="committee spreadsheet (xlsx) or all cases (json)")
+    ex.add_argument("--format", choices=("xlsx", "json"), required=True)
+    ex.add_argument("--out", metavar="FILE", required=True, help="output file ('-' = stdout, json only)")
+    ex.set_defaults(func=lambda a: staff().export_command(_app(a), a.format, a.out))
+    dc = sub.add_parser("decisions", help="committee decisions")
+    dcs = dc.add_subparsers(dest="decisions_command", required=True, metavar="ACTION")
+    di = dcs.add_parser("import", help="read decisions from the filled-in committee spreadsheet")
+    di.add_argument("file", metavar="FILE")
+    di.set_defaults(func=lambda a: staff().decisions_import_command(_app(a), a.file))
+    # --- end staff ---
+
     demo = sub.add_parser("demo", help="a complete run on generated sample mail")
     demo.add_argument("--dir", help="work folder (default: a new temporary folder)")
     demo.set_defaults(func=cmd_demo)

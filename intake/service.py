@@ -158,4 +158,6 @@ class Service:
 
 def scheduled_jobs(app: App) -> list[tuple[str, object, float]]:
     """(id, function, interval seconds) of the jobs other packages add (outbox, reminders, digest)."""
-    return []
+    from intake import staff
+
+    return [*staff.scheduled(app)]

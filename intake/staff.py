@@ -1,0 +1,109 @@
+"""Glue for what staff read and return: the digest, the exports, committee decisions.
+
+The work is done in ``notifications/`` (digest, export, decisions); this module
+only wires it to the settings, the database and the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from intake.app import App
+from intake.errors import ConfigError
+from store.db import transaction
+
+log = logging.getLogger(__name__)
+
+DIGEST_CHECK_SECONDS = 300.0
+
+
+def digest_command(app: App, out: str | None, send: bool) -> int:
+    """``digest``: print the text (no options), write HTML and text (--out), queue for staff (--send).
+
+    Only ``--send`` moves the "new since the last digest" mark; ``--out`` alone is a preview.
+    """
+    from notifications import digest
+
+    outbox = app.settings.outbox
+    now = app.context.now()
+    with transaction(app.context.factory) as s:
+        d = digest.build(s, app.pool, now)
+        if out:
+            html_path = Path(out)
+            html_path.parent.mkdir(parents=True, exist_ok=True)
+            html_path.write_text(d.html, encoding="utf-8")
+            text_path = html_path.with_name(html_path.name + ".txt")
+            text_path.write_text(d.text, encoding="utf-8")
+            print(f"digest written: {html_path} and {text_path}")
+        if send:
+            try:
+                queued = digest.send(s, app.pool, now, outbox.staff, outbox.from_address,
+                                     outbox.from_name, digest=d)
+            except digest.DigestError as exc:
+                raise ConfigError(str(exc)) from None
+            skipped = [a for a in outbox.staff if a not in queued]
+            print(f"digest queued for {len(queued)} address(es)"
+                  + (f"; already queued today: {', '.join(skipped)}" if skipped else ""))
+        if not out and not send:
+            sys.stdout.write(d.text)
+    return 0
+
+
+def digest_job(app: App) -> None:
+    """The scheduled digest: sent once a day after ``schedule.digest_hour_local`` (default 7)."""
+    from notifications import digest
+
+    outbox = app.settings.outbox
+    hour = app.settings.schedule.get("digest_hour_local", digest.DEFAULT_HOUR)
+    with transaction(app.context.factory) as s:
+        queued = digest.run_scheduled(s, app.pool, app.context.now(), outbox.staff,
+                                      outbox.from_address, outbox.from_name, hour)
+    if queued is not None:
+        log.info("digest queued for %d staff address(es)", len(queued))
+
+
+def scheduled(app: App) -> list[tuple[str, object, float]]:
+    """The digest job for the scheduler: checks every few minutes whether today's digest is due."""
+    seconds = app.settings.schedule.get("digest_check_seconds", DIGEST_CHECK_SECONDS)
+    return [("digest", lambda: digest_job(app), seconds)]
+
+
+def export_command(app: App, fmt: str, out: str) -> int:
+    """``export``: the committee spreadsheet (xlsx) or every case as JSON (``-`` = stdout)."""
+    from notifications import export
+
+    with app.context.factory() as s:
+        if fmt == "xlsx":
+            if out == "-":
+                raise ConfigError("export --format xlsx needs a file name for --out")
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            n = export.write_xlsx(s, out)
+            print(f"{n} application(s) written to {out}")
+        elif out == "-":
+            export.write_json(s, app.pool.timezone, sys.stdout)
+        else:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "w", encoding="utf-8") as f:
+                n = export.write_json(s, app.pool.timezone, f)
+            print(f"{n} case(s) written to {out}")
+    return 0
+
+
+def decisions_import_command(app: App, file: str) -> int:
+    """``decisions import``: all rows valid → recorded in one transaction; else nothing, exit 1."""
+    from notifications.decisions import import_decisions
+
+    path = Path(file)
+    if not path.is_file():
+        raise ConfigError(f"{file}: file not found")
+    with transaction(app.context.factory) as s:
+        result = import_decisions(s, path, app.context.now())  # changes nothing unless all rows are valid
+    if not result.ok:
+        print(f"{path}: {len(result.errors)} fejl; intet er ændret:", file=sys.stderr)
+        for error in result.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0

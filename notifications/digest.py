@@ -1,0 +1,285 @@
+"""The staff digest: what came in, what needs a person, and what is next.
+
+``collect`` reads the database into plain rows, ``render`` turns them into a
+subject, a plain text and an HTML body (Jinja2 templates in
+``config/templates/digest.*.j2``, Danish, inline CSS only, no scripts or
+external resources, so it reads well in any mail client and on a phone).
+
+"New since the last digest" is measured from ``JobState('digest').last_run_at``,
+by the time intake made the case (``Case.created_at``), so mail fetched late is
+not missed. That time moves only when a digest is really sent (the daily job or
+``digest --send``); writing the digest to a file alone is a preview and does not
+move it, so the next mailed digest still shows everything new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications import casedata as cd
+from notifications.danish import date_da, datetime_da
+from notifications.mail import enqueue
+from store.models import Case, JobState, MessageState, RawMessage
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "digest"
+PURPOSE = "digest"
+DEFAULT_HOUR = 7.0
+
+
+class DigestError(Exception):
+    """The digest cannot be sent as configured (e.g. no staff addresses)."""
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as one line of the digest."""
+
+    case_id: str
+    kind: str
+    status: str
+    organisation: str
+    municipality: str
+    sender: str
+    received: str
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    """One problem of a case, in Danish."""
+
+    field: str
+    message: str
+    warning: bool
+
+
+@dataclass(frozen=True)
+class MailRow:
+    """A mail that made no case (triage) or could not be processed (quarantine)."""
+
+    number: int
+    received: str
+    sender: str
+    subject: str
+    why: str
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    """A coming date of the pool."""
+
+    key: str
+    label: str
+    date: str
+    days_left: int
+    when: str
+
+
+@dataclass
+class DigestData:
+    """Everything the digest shows, already formatted for staff."""
+
+    pool_name: str
+    generated: str
+    since: str | None
+    kinds: list[tuple[str, str]]
+    status_counts: list[tuple[str, list[int], int]]
+    kind_totals: list[int]
+    total: int
+    municipality_counts: list[tuple[str, int]]
+    new_cases: list[CaseRow]
+    problem_cases: list[tuple[CaseRow, list[ProblemRow]]]
+    triage: list[MailRow]
+    quarantined: list[MailRow]
+    late: list[CaseRow]
+    deadlines: list[DeadlineRow]
+    date_text: str = ""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A rendered digest."""
+
+    subject: str
+    text: str
+    html: str
+    data: DigestData
+
+
+@cache
+def labels() -> dict[str, Any]:
+    """The Danish words for statuses, kinds and dates (``config/digest.da.toml``)."""
+    return tomllib.loads(resources.files("config").joinpath("digest.da.toml").read_text("utf-8"))
+
+
+@cache
+def _env() -> jinja2.Environment:
+    loader = jinja2.FunctionLoader(
+        lambda name: resources.files("config").joinpath("templates", name).read_text("utf-8")
+    )
+    return jinja2.Environment(
+        loader=loader, autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _case_row(case: Case, tz: dt.tzinfo) -> CaseRow:
+    return CaseRow(
+        case_id=case.case_id, kind=case.kind, status=case.status,
+        organisation=cd.org_name(case) or "(ukendt organisation)",
+        municipality=cd.municipality(case) or "(ukendt kommune)",
+        sender=case.sender or "-", received=datetime_da(case.received_at, tz),
+    )
+
+
+def _mail_row(msg: RawMessage, tz: dt.tzinfo, why: str | None) -> MailRow:
+    return MailRow(number=msg.id, received=datetime_da(msg.internaldate, tz),
+                   sender=msg.sender or "(ukendt afsender)", subject=msg.subject or "(intet emne)",
+                   why=_short(why or "-", 300))
+
+
+def _short(text: str, n: int) -> str:
+    """One line of at most ``n`` characters (a traceback should not fill the digest)."""
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _days_text(days: int) -> str:
+    return {0: "i dag", 1: "i morgen"}.get(days, f"om {days} dage")
+
+
+def last_digest_at(session: Session) -> dt.datetime | None:
+    """When the last digest was sent, or None if never."""
+    state = session.get(JobState, JOB_NAME)
+    return state.last_run_at if state is not None else None
+
+
+def record_sent(session: Session, now: dt.datetime, detail: dict[str, Any] | None = None) -> None:
+    """Remember that a digest went out at ``now`` (the next one counts from here)."""
+    state = session.get(JobState, JOB_NAME)
+    if state is None:
+        state = JobState(name=JOB_NAME, data={})
+        session.add(state)
+    state.last_run_at = now
+    state.data = dict(detail or {})
+
+
+def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None) -> DigestData:
+    """Read what the digest shows. ``pool`` gives ``name``, ``timezone`` and ``dates``."""
+    tz = pool.timezone
+    words = labels()
+    cases = cd.all_cases(session)
+    order = list(words.get("status_order", []))
+    statuses = order + sorted({c.status for c in cases} - set(order))
+    kind_keys = list(words.get("kinds", {}))
+    kind_keys += sorted({c.kind for c in cases} - set(kind_keys))
+    counts = Counter((c.status, c.kind) for c in cases)
+    status_counts = [(st, [counts[(st, k)] for k in kind_keys], sum(counts[(st, k)] for k in kind_keys))
+                     for st in statuses]
+    municipalities = Counter(cd.municipality(c) or "(ukendt kommune)"
+                             for c in cases if c.kind == "application")
+    new = [c for c in cases if since is None or c.created_at > since]
+    problem_cases = []
+    for c in cases:
+        probs = cd.problems(c)
+        if probs:
+            problem_cases.append((_case_row(c, tz), [
+                ProblemRow(field=str(p.get("field") or ""), message=str(p.get("message") or p.get("code")),
+                           warning=p.get("severity") == "warning") for p in probs]))
+    triage = session.scalars(select(RawMessage).where(
+        RawMessage.state == MessageState.PROCESSED, RawMessage.outcome == "triage",
+    ).order_by(RawMessage.internaldate, RawMessage.id))
+    quarantined = session.scalars(select(RawMessage).where(
+        RawMessage.state == MessageState.QUARANTINED).order_by(RawMessage.internaldate, RawMessage.id))
+    today = now.astimezone(tz).date()
+    deadlines = [
+        DeadlineRow(key=key, label=words.get("dates", {}).get(key, key), date=date_da(day, weekday=True),
+                    days_left=(day - today).days, when=_days_text((day - today).days))
+        for key, day in sorted(pool.dates.items(), key=lambda kv: kv[1]) if day >= today
+    ]
+    return DigestData(
+        pool_name=pool.name,
+        generated=datetime_da(now, tz),
+        since=datetime_da(since, tz) if since is not None else None,
+        kinds=[(k, words.get("kinds", {}).get(k, k)) for k in kind_keys],
+        status_counts=status_counts,
+        kind_totals=[sum(1 for c in cases if c.kind == k) for k in kind_keys],
+        total=len(cases),
+        municipality_counts=sorted(municipalities.items(), key=lambda kv: (-kv[1], kv[0])),
+        new_cases=[_case_row(c, tz) for c in new],
+        problem_cases=problem_cases,
+        triage=[_mail_row(m, tz, m.reason) for m in triage],
+        quarantined=[_mail_row(m, tz, m.last_error or m.reason) for m in quarantined],
+        late=[_case_row(c, tz) for c in cases if c.status == "for sent"],
+        deadlines=deadlines,
+        date_text=date_da(today),
+    )
+
+
+def render(data: DigestData) -> Digest:
+    """Subject, plain text and HTML of a digest."""
+    env = _env()
+    subject = f"Daglig oversigt: {data.pool_name}, {data.date_text}"
+    ctx = {"d": data, "subject": subject}
+    return Digest(subject=subject, text=env.get_template("digest.txt.j2").render(ctx),
+                  html=env.get_template("digest.html.j2").render(ctx), data=data)
+
+
+def build(session: Session, pool, now: dt.datetime) -> Digest:
+    """The digest as it would be sent now (new cases counted from the last sent digest)."""
+    return render(collect(session, pool, now, last_digest_at(session)))
+
+
+def send(session: Session, pool, now: dt.datetime, staff: tuple[str, ...] | list[str],
+         from_address: str, from_name: str = "", digest: Digest | None = None) -> list[str]:
+    """Put the digest in the outbox once per staff address and local day; record the time.
+
+    Returns the addresses newly queued (an address already given today's digest
+    is skipped by its dedupe key ``digest:<date>:<address>``).
+    """
+    if not staff:
+        raise DigestError("no staff addresses: set [outbox] staff = [\"...\"] in the settings")
+    digest = digest or build(session, pool, now)
+    day = now.astimezone(pool.timezone).date().isoformat()
+    queued = []
+    for address in staff:
+        row = enqueue(session, f"digest:{day}:{address.lower()}", PURPOSE, address, digest.subject,
+                      digest.text, digest.html, now, from_address=from_address, from_name=from_name)
+        if row is not None:
+            queued.append(address)
+    record_sent(session, now, {"date": day, "queued": queued})
+    return queued
+
+
+def due(session: Session, tz: dt.tzinfo, now: dt.datetime, hour_local: float = DEFAULT_HOUR) -> bool:
+    """True when today's digest time (local) has passed and none was sent today."""
+    local = now.astimezone(tz)
+    at = dt.datetime.combine(local.date(), dt.time(0), tzinfo=tz) + dt.timedelta(hours=hour_local)
+    if local < at:
+        return False
+    last = last_digest_at(session)
+    return last is None or last.astimezone(tz).date() < local.date()
+
+
+def run_scheduled(session: Session, pool, now: dt.datetime, staff, from_address: str,
+                  from_name: str = "", hour_local: float = DEFAULT_HOUR) -> list[str] | None:
+    """The daily job: send the digest if it is due; None when it was not due (or no staff)."""
+    if not due(session, pool.timezone, now, hour_local):
+        return None
+    if not staff:
+        log.warning("digest due but [outbox] staff is empty: nothing sent")
+        return None
+    return send(session, pool, now, staff, from_address, from_name)
