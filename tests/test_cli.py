@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from intake.samples import demo_mail, write_maildir
-from tests.conftest import write_settings
+from conftest import write_settings
 
 
 def run(*args, env=None, cwd=None):

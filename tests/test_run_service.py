@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, func, select
 
 from intake.samples import make_mail
 from store.models import Case
-from tests.conftest import write_settings
+from conftest import write_settings
 
 
 def _count_cases(url: str) -> int:
