@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import write_settings
 
 from intake.samples import demo_mail, write_maildir
-from conftest import write_settings
 
 
 def run(*args, env=None, cwd=None):

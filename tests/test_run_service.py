@@ -8,11 +8,11 @@ import subprocess
 import sys
 import time
 
+from conftest import write_settings
 from sqlalchemy import create_engine, func, select
 
 from intake.samples import make_mail
 from store.models import Case
-from conftest import write_settings
 
 
 def _count_cases(url: str) -> int:
