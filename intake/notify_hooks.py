@@ -7,6 +7,7 @@ the pool and a case change into the plain values it takes.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,10 @@ from notifications.smtp import FileSender, SmtpConfig, SmtpSender
 from store.db import transaction
 
 log = logging.getLogger(__name__)
+
+# One drain at a time per worker (the after-poll job and the scheduled ones may overlap);
+# several workers on PostgreSQL are kept apart by the drainer's claim.
+_drain_lock = threading.Lock()
 
 # Case changes that get a receipt. A follow-up gets none: see notifications/receipts.py.
 RECEIPT_CHANGES = ("created", "submission")
@@ -92,8 +97,9 @@ def drain_settings(settings: Settings) -> DrainSettings:
 
 def drain_outbox(app) -> DrainReport:
     """Send what is due in the outbox now."""
-    report = drain(app.context.factory, make_sender(app.settings), app.context.now,
-                   drain_settings(app.settings))
+    with _drain_lock:
+        report = drain(app.context.factory, make_sender(app.settings), app.context.now,
+                       drain_settings(app.settings))
     if report.sent or report.retrying or report.failed or report.unreachable:
         log.info("%s", report)
     return report

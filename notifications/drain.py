@@ -2,10 +2,10 @@
 
 For every due row:
 
-1. **claim** it in a short transaction: the row is locked (``FOR UPDATE SKIP
-   LOCKED`` on PostgreSQL, so workers never send the same row at once) and its
-   ``next_attempt_at`` is pushed one lease ahead, so no other pass picks it up
-   while we talk to the server;
+1. **claim** it: one conditional UPDATE pushes ``next_attempt_at`` one lease
+   ahead if the row is still pending and due, so no other pass or worker
+   picks it up while we talk to the server (safe on PostgreSQL with several
+   workers; on SQLite writers are serialised anyway);
 2. **send** it, outside any transaction;
 3. **record** the result in its own transaction right after the server
    answered: ``sent``; a 4xx → retry with exponential backoff until
@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.outbox import FAILED, PENDING, SENT
@@ -85,16 +85,22 @@ def due_ids(session: Session, now: dt.datetime, limit: int) -> list[int]:
 
 def _claim(factory: sessionmaker[Session], pk: int, now: dt.datetime,
            settings: DrainSettings) -> tuple[OutboxMessage, str | None] | None:
+    """Take the row for one lease, or None if it is not ours to send.
+
+    One conditional UPDATE decides: on PostgreSQL a second worker waits for the
+    row lock and then finds the condition false; on SQLite writers are serialised.
+    """
     with transaction(factory) as s:
-        q = select(OutboxMessage).where(OutboxMessage.id == pk)
-        if s.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        row = s.scalar(q)
-        if row is None or row.state != PENDING:
-            return None
-        if row.next_attempt_at is not None and row.next_attempt_at > now:
-            return None  # another pass claimed it meanwhile
-        row.next_attempt_at = now + dt.timedelta(seconds=settings.lease_seconds)
+        taken = s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == pk, OutboxMessage.state == PENDING,
+                   or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+            .values(next_attempt_at=now + dt.timedelta(seconds=settings.lease_seconds))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            return None  # sent, failed, or claimed by another pass meanwhile
+        row = s.get(OutboxMessage, pk)
         case_id = s.scalar(select(Case.case_id).where(Case.id == row.case_pk)) if row.case_pk else None
         return row, case_id
 

@@ -161,3 +161,33 @@ def test_smtp_login_is_used_when_configured(make_app, workdir, clock, monkeypatc
         assert seen == [(b"pulje", True)] and len(sink.messages) == 1
     finally:
         sink.stop()
+
+
+def test_two_drainers_at_once_send_every_mail_once(make_app, workdir, clock, smtp_sink):
+    """Two workers (threads with their own connections) draining the same outbox."""
+    import threading
+
+    app = make_app(smtp_sink.settings_toml(max_per_recipient_per_hour=100))
+    deliver(workdir, *[application(f"m{i}", f"Person {i} <p{i}@boligselskabet-nord.dk>",
+                                   clock.now - dt.timedelta(seconds=60 - i)) for i in range(20)])
+    ingest(app)
+    assert len(outbox_rows(app)) == 20
+    other = make_app(smtp_sink.settings_toml(max_per_recipient_per_hour=100))
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def work(a):
+        try:
+            barrier.wait()
+            drain(a.context.factory, make_sender(a.settings), a.context.now, drain_settings(a.settings))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(a,)) for a in (app, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(smtp_sink.messages) == 20 and set(smtp_sink.by_message_id().values()) == {1}
+    assert {r.state for r in outbox_rows(app)} == {"sent"}

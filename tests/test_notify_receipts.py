@@ -219,3 +219,16 @@ def test_receipt_row_is_rolled_back_with_its_case(make_app, workdir, clock):
     app.context.hooks.remove(explode)
     ingest(app)
     assert case_count(app) == 1 and len(outbox_rows(app)) == 1
+
+
+def test_cases_show_lists_the_mails_made_for_a_case(make_app, workdir, clock):
+    app = make_app('[outbox]\nmax_per_recipient_per_hour = 1\n')
+    deliver(workdir,
+            application("a", "Mette Hansen <mette@boligselskabet-nord.dk>", _recent(clock, 3)),
+            application("b", "Mette Hansen <mette@boligselskabet-nord.dk>", _recent(clock, 2)))
+    poll_once(app)
+    with app.context.factory() as s:
+        first = views.case_detail(s, repo.get_case(s, "PSV-2025-0001"), app.pool)
+        second = views.case_detail(s, repo.get_case(s, "PSV-2025-0002"), app.pool)
+    assert "receipt to mette@boligselskabet-nord.dk: sent, 1 attempt(s)" in first
+    assert "receipt to mette@boligselskabet-nord.dk: suppressed, 0 attempt(s)  (rate limit" in second
