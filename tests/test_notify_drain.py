@@ -191,3 +191,45 @@ def test_two_drainers_at_once_send_every_mail_once(make_app, workdir, clock, smt
     assert errors == []
     assert len(smtp_sink.messages) == 20 and set(smtp_sink.by_message_id().values()) == {1}
     assert {r.state for r in outbox_rows(app)} == {"sent"}
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_starttls_and_implicit_tls_are_verified_and_used(make_app, workdir, clock, monkeypatch, security):
+    """A real TLS handshake against a throwaway certificate the client is told to trust."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+    from smtp_sink import SmtpSink, _Handler
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+
+    sink = SmtpSink()
+    if security == "starttls":
+        sink.controller = Controller(_Handler(sink), hostname=sink.host, port=sink.port,
+                                     tls_context=server_ctx, require_starttls=True)
+    else:
+        sink.controller = Controller(_Handler(sink), hostname=sink.host, port=sink.port,
+                                     ssl_context=server_ctx)
+    sink.controller.start()
+    try:
+        toml = sink.settings_toml().replace('security = "plain"', f'security = "{security}"')
+        app = make_app(toml)
+        _one_application(workdir, clock)
+        poll_once(app)  # the certificate is not trusted yet: nothing goes out
+        assert sink.messages == [] and "CERTIFICATE_VERIFY_FAILED" in outbox_rows(app)[0].last_error
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        clock.advance(hours=1)
+        drain_outbox(app)
+        assert len(sink.messages) == 1
+        assert outbox_rows(app)[0].state == "sent"
+    finally:
+        sink.stop()

@@ -124,3 +124,12 @@ def test_before_reminders_stop_at_the_deadline_and_after_reminders_start_after_i
     assert not is_due(after, dates, tz, local(2028, 2, 6, 23, 59))
     assert is_due(after, dates, tz, local(2028, 2, 7, 0, 0))
     assert is_due(after, dates, tz, local(2029, 1, 1, 0, 0))
+
+
+def test_service_runs_the_drain_and_the_reminders_on_the_configured_intervals(make_app):
+    from intake.service import after_poll_jobs, scheduled_jobs
+
+    app = make_app("[schedule]\ndrain_seconds = 15\nremind_seconds = 900\n")
+    jobs = {job_id: seconds for job_id, _func, seconds in scheduled_jobs(app)}
+    assert jobs == {"outbox": 15.0, "reminders": 900.0}
+    assert len(after_poll_jobs(app)) == 1
