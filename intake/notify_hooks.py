@@ -10,8 +10,10 @@ import logging
 import threading
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from intake.errors import ConfigError
 from intake.pipeline import CaseChange, Context
 from intake.pool import Pool
 from intake.settings import Settings
@@ -19,7 +21,7 @@ from notifications import reminders
 from notifications.drain import DrainReport, DrainSettings, drain
 from notifications.outbox import Limits
 from notifications.receipts import Incoming, ReceiptSetup, queue_receipt
-from notifications.render import PoolFacts, Sender
+from notifications.render import PoolFacts, Sender, template_exists
 from notifications.smtp import FileSender, SmtpConfig, SmtpSender
 from store.db import transaction
 
@@ -67,7 +69,14 @@ def make_receipt_hook(context: Context) -> Callable[[Session, CaseChange], None]
             headers=mail.headers, content_type=mail.content_type, arrived_at=msg.internaldate,
             subject=mail.subject, from_addr=mail.from_addr, from_name=mail.from_name,
         )
-        queue_receipt(session, change.case, change.submission, incoming, setup, context.now())
+        try:
+            with session.begin_nested():
+                queue_receipt(session, change.case, change.submission, incoming, setup, context.now())
+        except SQLAlchemyError:
+            raise  # the database is in trouble: let the message be retried as a whole
+        except Exception as exc:  # a receipt we cannot make must never cost the case
+            log.exception("case %s: receipt could not be made", change.case.case_id)
+            change.case.receipts_suppressed = f"no receipt: it could not be made ({type(exc).__name__}: {exc})"[:2000]
 
     return receipt_hook
 
@@ -106,8 +115,18 @@ def drain_outbox(app) -> DrainReport:
 
 
 def reminder_rules(pool: Pool) -> list[reminders.Rule]:
-    """The pool file's reminders as plain rules."""
-    return [reminders.Rule(r.id, r.deadline, r.days, r.applies_to) for r in pool.reminders]
+    """The pool file's reminders as plain rules; ConfigError if one cannot be sent."""
+    rules = []
+    for r in pool.reminders:
+        if r.applies_to not in reminders.APPLIES_TO:
+            raise ConfigError(f"{pool.source}: reminder '{r.id}': applies_to must be one of "
+                              f"{', '.join(reminders.APPLIES_TO)}, not {r.applies_to!r}")
+        for ext in ("txt", "html"):
+            if not template_exists(f"reminder-{r.id}.{ext}.j2"):
+                raise ConfigError(f"{pool.source}: reminder '{r.id}' has no template "
+                                  f"config/templates/reminder-{r.id}.{ext}.j2")
+        rules.append(reminders.Rule(r.id, r.deadline, r.days, r.applies_to))
+    return rules
 
 
 def remind(app, dry_run: bool = False) -> list[reminders.Planned]:

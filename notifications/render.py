@@ -8,6 +8,7 @@ headers an automatic answer must carry (RFC 3834).
 from __future__ import annotations
 
 import datetime as dt
+import email.errors
 import email.policy
 import tomllib
 from dataclasses import dataclass, field
@@ -114,6 +115,11 @@ def labels() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+def template_exists(name: str) -> bool:
+    """True if ``config/templates/<name>`` exists."""
+    return resources.files("config").joinpath("templates", name).is_file()
+
+
 def _load(name: str) -> str:
     res = resources.files("config").joinpath("templates", name)
     if not res.is_file():
@@ -163,7 +169,7 @@ def build_message(
     msg["From"] = Address(sender.from_name, addr_spec=sender.from_address)
     try:
         msg["To"] = Address(to_name or "", addr_spec=to_addr)
-    except (ValueError, IndexError):  # an address the header model refuses: send it bare
+    except (ValueError, IndexError, email.errors.HeaderParseError):  # refused by the header model: send it bare
         msg["To"] = to_addr
     msg["Reply-To"] = Address(sender.from_name, addr_spec=sender.reply_to)
     msg["Subject"] = subject

@@ -232,3 +232,18 @@ def test_cases_show_lists_the_mails_made_for_a_case(make_app, workdir, clock):
         second = views.case_detail(s, repo.get_case(s, "PSV-2025-0002"), app.pool)
     assert "receipt to mette@boligselskabet-nord.dk: sent, 1 attempt(s)" in first
     assert "receipt to mette@boligselskabet-nord.dk: suppressed, 0 attempt(s)  (rate limit" in second
+
+
+def test_a_receipt_that_cannot_be_made_never_costs_the_case(make_app, workdir, clock, monkeypatch):
+    import notifications.receipts as receipts
+
+    def broken(*args, **kwargs):
+        raise KeyError("template bug")
+
+    monkeypatch.setattr(receipts, "render_pair", broken)
+    app = make_app()
+    deliver(workdir, application("nord", "Mette Hansen <mette@boligselskabet-nord.dk>", _recent(clock, 5)))
+    poll_once(app)
+    assert case_count(app) == 1 and outbox_rows(app) == []
+    with app.context.factory() as s:
+        assert "could not be made (KeyError" in repo.get_case(s, "PSV-2025-0001").receipts_suppressed

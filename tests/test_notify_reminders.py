@@ -133,3 +133,23 @@ def test_service_runs_the_drain_and_the_reminders_on_the_configured_intervals(ma
     jobs = {job_id: seconds for job_id, _func, seconds in scheduled_jobs(app)}
     assert jobs == {"outbox": 15.0, "reminders": 900.0}
     assert len(after_poll_jobs(app)) == 1
+
+
+def test_a_reminder_without_templates_or_with_an_unknown_group_is_a_clear_config_error(make_app):
+    import dataclasses
+
+    import pytest
+
+    from intake.errors import ConfigError
+    from intake.notify_hooks import reminder_rules
+    from intake.pool import Reminder
+
+    pool = make_app().pool
+    assert [r.id for r in reminder_rules(pool)] == ["application-open-problems", "report-due-soon",
+                                                    "report-overdue"]
+    odd = dataclasses.replace(pool, reminders=(Reminder("x", "report_deadline", 1, "everyone"),))
+    with pytest.raises(ConfigError, match="applies_to must be one of"):
+        reminder_rules(odd)
+    missing = dataclasses.replace(pool, reminders=(Reminder("x", "report_deadline", 1, "granted_without_report"),))
+    with pytest.raises(ConfigError, match="reminder-x.txt.j2"):
+        reminder_rules(missing)
