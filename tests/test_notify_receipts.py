@@ -247,3 +247,16 @@ def test_a_receipt_that_cannot_be_made_never_costs_the_case(make_app, workdir, c
     assert case_count(app) == 1 and outbox_rows(app) == []
     with app.context.factory() as s:
         assert "could not be made (KeyError" in repo.get_case(s, "PSV-2025-0001").receipts_suppressed
+
+
+def test_the_sample_inbox_gets_one_receipt_per_case_and_none_for_the_rest(make_app, workdir, smtp_sink):
+    from intake.samples import demo_mail, write_maildir
+
+    app = make_app(smtp_sink.settings_toml(max_receipt_age_hours=1000000))
+    write_maildir(workdir / "mail", demo_mail())
+    poll_once(app)
+    poll_once(app)
+    subjects = sorted(m.subject.split("]")[0] + "]" for m in smtp_sink.messages)
+    assert subjects == ["[PSV-2025-0001]", "[PSV-2025-0002]", "[PSV-2025-0003]"]
+    assert sorted(m.rcpt_tos[0] for m in smtp_sink.messages) == [
+        "anne@vestbo.dk", "jens@bf-syd.dk", "mette@boligselskabet-nord.dk"]
