@@ -6,6 +6,9 @@ only until the deadline day has ended. Each (case, reminder) pair becomes one
 outbox row with the key ``reminder:<case id>:<reminder id>``: running the job
 again — ten times, or after a restart — finds the row and sends nothing more.
 
+A recipient at the hourly limit gets no row yet: the reminder stays due and
+goes on a later run (a receipt over the limit, by contrast, is suppressed).
+
 Who a reminder applies to (``applies_to``):
 
 * ``application_with_problems`` — application cases with status ``mangler``;
@@ -52,7 +55,7 @@ class Planned:
     case_id: str
     reminder_id: str
     recipient: str
-    state: str  # pending | suppressed | skipped | would send
+    state: str  # pending | skipped: why | deferred: why | would send
 
 
 def window(rule: Rule, dates: dict[str, dt.date], tz) -> tuple[dt.datetime, dt.datetime | None]:
@@ -144,6 +147,12 @@ def run(session: Session, rules: Iterable[Rule], setup: ReceiptSetup, now: dt.da
                 continue
             if dry_run:
                 out.append(Planned(case.case_id, rule.id, recipient, "would send"))
+                continue
+            limit = setup.limits.max_per_recipient_per_hour
+            if outbox.sent_last_hour(session, recipient, now) >= limit:
+                # unlike a receipt, a reminder stays due: wait for the next run instead of dropping it
+                out.append(Planned(case.case_id, rule.id, recipient, f"deferred: rate limit {limit}/hour"))
+                log.info("reminder %s for %s deferred: %s is at the hourly limit", rule.id, case.case_id, recipient)
                 continue
             rendered = render_reminder(session, case, rule, setup, now)
             row, _ = outbox.enqueue(

@@ -153,3 +153,15 @@ def test_a_reminder_without_templates_or_with_an_unknown_group_is_a_clear_config
     missing = dataclasses.replace(pool, reminders=(Reminder("x", "report_deadline", 1, "granted_without_report"),))
     with pytest.raises(ConfigError, match="reminder-x.txt.j2"):
         reminder_rules(missing)
+
+
+def test_a_reminder_over_the_rate_limit_waits_for_a_later_run(make_app, workdir, clock, smtp_sink):
+    clock.now = dt.datetime(2025, 7, 28, 8, 0, tzinfo=UTC)
+    app = make_app(smtp_sink.settings_toml(max_per_recipient_per_hour=1))
+    _cases_in_every_state(app, workdir, clock)  # the receipt to Mette uses up her hour
+    planned = remind(app)
+    assert [p.state for p in planned] == ["deferred: rate limit 1/hour"]
+    clock.advance(hours=1, minutes=1)
+    remind_and_drain(app)
+    assert _reminders_in(smtp_sink) == [("mette@boligselskabet-nord.dk",
+                                         "[PSV-2025-0001] Påmindelse: din ansøgning mangler stadig noget")]
