@@ -63,11 +63,13 @@ def build_app(settings: Settings, now: Callable[[], dt.datetime] = utc_now,
     except OperationalError as exc:
         raise TemporaryFailure(f"database unreachable: {str(exc.orig).strip().splitlines()[0]}") from None
     context = Context(settings=settings, pool=pool, factory=db.make_session_factory(engine), now=now)
-    for hook in _hooks():
+    for hook in _hooks(context):
         context.hooks.append(hook)
     return App(settings=settings, pool=pool, engine=engine, context=context)
 
 
-def _hooks() -> list:
+def _hooks(context: Context) -> list:
     """Case-change hooks from the other packages (the outbox plugs in here)."""
-    return []
+    from intake.notify_hooks import make_receipt_hook
+
+    return [make_receipt_hook(context)]

@@ -104,6 +104,28 @@ def cmd_demo(args) -> int:
     return run_demo(args.dir)
 
 
+# --- notifications: reminders -------------------------------------------------
+def cmd_remind(args) -> int:
+    """Queue the reminders due now and send them; with --dry-run only list them."""
+    from intake.notify_hooks import drain_outbox, remind
+
+    app = _app(args)
+    planned = remind(app, dry_run=args.dry_run)
+    for p in planned:
+        print(f"{p.case_id}  {p.reminder_id}  {p.recipient}  {p.state}")
+    print(f"{len(planned)} reminder(s) {'would be queued (dry run, nothing written)' if args.dry_run else 'queued'}")
+    if not args.dry_run:
+        print(drain_outbox(app))
+    return 0
+
+
+def _add_notify_commands(sub) -> None:
+    rm = sub.add_parser("remind", help="queue and send the reminders due now")
+    rm.add_argument("--dry-run", action="store_true", help="list what would be sent, write nothing")
+    rm.set_defaults(func=cmd_remind)
+# --- end notifications ---------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     p = argparse.ArgumentParser(
@@ -162,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a complete run on generated sample mail")
     demo.add_argument("--dir", help="work folder (default: a new temporary folder)")
     demo.set_defaults(func=cmd_demo)
+    _add_notify_commands(sub)
     return p
 
 

@@ -47,5 +47,6 @@ def run_demo(directory: str | None = None) -> int:
         print(views.messages_table(s, app.pool))
     print()
     print(f"settings:  {settings_file}")
+    print(f"receipts:  {app.settings.outbox.dir} ({len(list(app.settings.outbox.dir.glob('*.eml')))} mail(s) as .eml files)")
     print(f"try:       pulje-intake --config {settings_file} cases show {app.pool.case_prefix}-{app.pool.case_year}-0001")
     return 0

@@ -69,7 +69,9 @@ def poll_once(app: App) -> PollReport:
 
 def after_poll_jobs(app: App) -> list:
     """Jobs that follow a poll (the outbox drain plugs in here)."""
-    return []
+    from intake.notify_hooks import drain_outbox
+
+    return [lambda: drain_outbox(app)]
 
 
 class Service:
@@ -159,5 +161,13 @@ class Service:
 def scheduled_jobs(app: App) -> list[tuple[str, object, float]]:
     """(id, function, interval seconds) of the jobs other packages add (outbox, reminders, digest)."""
     from intake import staff
+    from intake.notify_hooks import drain_outbox, remind_and_drain
 
-    return [*staff.scheduled(app)]
+    every = app.settings.schedule
+    return [
+        ("outbox", lambda: drain_outbox(app), every.get("drain_seconds", 60.0)),
+        # Hourly by default although reminders are daily: each goes once anyway, and
+        # a worker restarted every day would otherwise never reach a daily interval.
+        ("reminders", lambda: remind_and_drain(app), every.get("remind_seconds", 3600.0)),
+        *staff.scheduled(app),
+    ]

@@ -90,6 +90,21 @@ def _value(v) -> str:
     return json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
 
 
+def _outbox_lines(s: Session, case: Case, pool: Pool) -> list[str]:
+    """The mails we made for a case (receipts, reminders) and what became of them."""
+    from notifications.outbox import rows_for_case
+
+    rows = rows_for_case(s, case.id)
+    if not rows:
+        return []
+    out = ["", "Mail to the sender:"]
+    for r in rows:
+        when = local(r.sent_at or r.created_at, pool)
+        note = f"  ({_short(r.last_error, 80)})" if r.last_error else ""
+        out.append(f"  {when}  {r.purpose} to {r.recipient}: {r.state}, {r.attempts} attempt(s){note}")
+    return out
+
+
 def case_detail(s: Session, case: Case, pool: Pool) -> str:
     """Everything about one case: submissions, attachments, fields, budget, problems, history."""
     out = [
@@ -125,6 +140,7 @@ def case_detail(s: Session, case: Case, pool: Pool) -> str:
         for p in sub.problems:
             field = f" [{p.get('field')}]" if p.get("field") else ""
             out.append(f"    - {p.get('code')}{field}: {p.get('message')}")
+    out.extend(_outbox_lines(s, case, pool))
     out.append("")
     out.append("History:")
     for e in case.events:

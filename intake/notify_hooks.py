@@ -1,0 +1,148 @@
+"""Wiring the worker to ``notifications``: receipts on case changes, the drain, reminders.
+
+``notifications`` never imports the worker, so this module turns settings,
+the pool and a case change into the plain values it takes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from intake.errors import ConfigError
+from intake.pipeline import CaseChange, Context
+from intake.pool import Pool
+from intake.settings import Settings
+from notifications import reminders
+from notifications.drain import DrainReport, DrainSettings, drain
+from notifications.outbox import Limits
+from notifications.receipts import Incoming, ReceiptSetup, queue_receipt
+from notifications.render import PoolFacts, Sender, template_exists
+from notifications.smtp import FileSender, SmtpConfig, SmtpSender
+from store.db import transaction
+
+log = logging.getLogger(__name__)
+
+# One drain at a time per worker (the after-poll job and the scheduled ones may overlap);
+# several workers on PostgreSQL are kept apart by the drainer's claim.
+_drain_lock = threading.Lock()
+
+# Case changes that get a receipt. A follow-up gets none: see notifications/receipts.py.
+RECEIPT_CHANGES = ("created", "submission")
+
+
+def pool_facts(pool: Pool) -> PoolFacts:
+    """The pool as the templates see it."""
+    report = next((k for k in pool.kinds if k.kind == "report" and k.subjects), None)
+    return PoolFacts(name=pool.name, owner=pool.owner, inbox=pool.inbox, timezone=pool.timezone,
+                     dates=dict(pool.dates), assessment=pool.assessment,
+                     report_subject=report.subjects[0] if report else "")
+
+
+def receipt_setup(settings: Settings, pool: Pool) -> ReceiptSetup:
+    """Who we are, the pool and the limits, from the settings."""
+    o = settings.outbox
+    reply_to = o.reply_to or pool.inbox
+    return ReceiptSetup(
+        sender=Sender(from_address=o.from_address, from_name=o.from_name, reply_to=reply_to),
+        pool=pool_facts(pool),
+        limits=Limits(max_per_recipient_per_hour=o.max_per_recipient_per_hour,
+                      max_receipt_age_hours=o.max_receipt_age_hours),
+        own_addresses=frozenset(a.lower() for a in (o.from_address, reply_to, pool.inbox) if a),
+    )
+
+
+def make_receipt_hook(context: Context) -> Callable[[Session, CaseChange], None]:
+    """The case-change hook that writes a receipt row in the same transaction as the case."""
+    setup = receipt_setup(context.settings, context.pool)
+
+    def receipt_hook(session: Session, change: CaseChange) -> None:
+        if change.kind not in RECEIPT_CHANGES:
+            return
+        mail, msg = change.mail, change.message
+        incoming = Incoming(
+            message_pk=msg.id, message_id=mail.message_id, references=list(mail.references),
+            headers=mail.headers, content_type=mail.content_type, arrived_at=msg.internaldate,
+            subject=mail.subject, from_addr=mail.from_addr, from_name=mail.from_name,
+        )
+        try:
+            with session.begin_nested():
+                queue_receipt(session, change.case, change.submission, incoming, setup, context.now())
+        except SQLAlchemyError:
+            raise  # the database is in trouble: let the message be retried as a whole
+        except Exception as exc:  # a receipt we cannot make must never cost the case
+            log.exception("case %s: receipt could not be made", change.case.case_id)
+            change.case.receipts_suppressed = f"no receipt: it could not be made ({type(exc).__name__}: {exc})"[:2000]
+
+    return receipt_hook
+
+
+def make_sender(settings: Settings):
+    """The SMTP sender, or the file sender of the embedded default."""
+    o = settings.outbox
+    if o.mode == "smtp" and o.smtp is not None:
+        s = o.smtp
+        return SmtpSender(SmtpConfig(
+            host=s.host, port=s.port, security=s.security, username=s.username,
+            password=s.password() if s.username else None, timeout_seconds=s.timeout_seconds,
+            envelope_from=o.from_address,
+        ))
+    return FileSender(o.dir)
+
+
+def drain_settings(settings: Settings) -> DrainSettings:
+    """Attempts and backoff from the settings (``[outbox] max_attempts``, ``[schedule]``)."""
+    every = settings.schedule
+    return DrainSettings(
+        max_attempts=settings.outbox.max_attempts,
+        backoff_seconds=every.get("retry_base_seconds", 60.0),
+        backoff_max_seconds=every.get("retry_max_seconds", 3600.0),
+    )
+
+
+def drain_outbox(app) -> DrainReport:
+    """Send what is due in the outbox now."""
+    with _drain_lock:
+        report = drain(app.context.factory, make_sender(app.settings), app.context.now,
+                       drain_settings(app.settings))
+    if report.sent or report.retrying or report.failed or report.unreachable:
+        log.info("%s", report)
+    return report
+
+
+def reminder_rules(pool: Pool) -> list[reminders.Rule]:
+    """The pool file's reminders as plain rules; ConfigError if one cannot be sent."""
+    rules = []
+    for r in pool.reminders:
+        if r.applies_to not in reminders.APPLIES_TO:
+            raise ConfigError(f"{pool.source}: reminder '{r.id}': applies_to must be one of "
+                              f"{', '.join(reminders.APPLIES_TO)}, not {r.applies_to!r}")
+        for ext in ("txt", "html"):
+            if not template_exists(f"reminder-{r.id}.{ext}.j2"):
+                raise ConfigError(f"{pool.source}: reminder '{r.id}' has no template "
+                                  f"config/templates/reminder-{r.id}.{ext}.j2")
+        rules.append(reminders.Rule(r.id, r.deadline, r.days, r.applies_to))
+    return rules
+
+
+def remind(app, dry_run: bool = False) -> list[reminders.Planned]:
+    """Queue the reminders due now (in one transaction), or only list them with ``dry_run``."""
+    setup = receipt_setup(app.settings, app.pool)
+    rules = reminder_rules(app.pool)
+    if dry_run:
+        with app.context.factory() as s:
+            planned = reminders.run(s, rules, setup, app.context.now(), dry_run=True)
+            s.rollback()
+        return planned
+    with transaction(app.context.factory) as s:
+        return reminders.run(s, rules, setup, app.context.now())
+
+
+def remind_and_drain(app) -> None:
+    """The scheduled reminder job: queue what is due, then send it."""
+    remind(app)
+    drain_outbox(app)

@@ -1,0 +1,157 @@
+"""The drainer: send the outbox rows that are due, one at a time, and record each result.
+
+For every due row:
+
+1. **claim** it: one conditional UPDATE pushes ``next_attempt_at`` one lease
+   ahead if the row is still pending and due, so no other pass or worker
+   picks it up while we talk to the server (safe on PostgreSQL with several
+   workers; on SQLite writers are serialised anyway);
+2. **send** it, outside any transaction;
+3. **record** the result in its own transaction right after the server
+   answered: ``sent``; a 4xx → retry with exponential backoff until
+   ``max_attempts``, then ``failed``; a 5xx → ``failed`` with the answer;
+   server unreachable → retry with backoff, never ``failed`` (the mail is fine,
+   the server is not), and the pass stops.
+
+A crash after the server accepted a mail and before step 3 committed leaves
+the row ``pending`` with its lease: once the lease runs out the mail is sent
+again — the same stored bytes, so **the same Message-ID**. Delivery is
+therefore at least once, and a duplicate is recognisable (and usually folded
+away by the receiving mail system) by that Message-ID. We prefer this to
+marking the row sent before sending, which would lose the mail on a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from notifications.outbox import FAILED, PENDING, SENT
+from notifications.smtp import PermanentError, TemporaryError, Unreachable
+from store.db import transaction
+from store.models import Case, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DrainSettings:
+    """How hard the drainer tries (plain values from the settings)."""
+
+    max_attempts: int = 8
+    backoff_seconds: float = 60.0
+    backoff_max_seconds: float = 3600.0
+    lease_seconds: float = 600.0
+    batch: int = 500
+
+
+@dataclass
+class DrainReport:
+    """What one pass did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    unreachable: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = f"outbox: {self.sent} sent, {self.retrying} to retry, {self.failed} failed"
+        if self.unreachable:
+            text += f"; server unreachable: {self.unreachable}"
+        return text
+
+
+def backoff(attempts: int, settings: DrainSettings) -> dt.timedelta:
+    """Wait before the next try: base × 2^(attempts−1), capped."""
+    seconds = settings.backoff_seconds * (2 ** max(attempts - 1, 0))
+    return dt.timedelta(seconds=min(seconds, settings.backoff_max_seconds))
+
+
+def due_ids(session: Session, now: dt.datetime, limit: int) -> list[int]:
+    """Pending rows whose time has come, oldest first."""
+    return list(session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.state == PENDING,
+               or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+        .order_by(OutboxMessage.id).limit(limit)
+    ))
+
+
+def _claim(factory: sessionmaker[Session], pk: int, now: dt.datetime,
+           settings: DrainSettings) -> tuple[OutboxMessage, str | None] | None:
+    """Take the row for one lease, or None if it is not ours to send.
+
+    One conditional UPDATE decides: on PostgreSQL a second worker waits for the
+    row lock and then finds the condition false; on SQLite writers are serialised.
+    """
+    with transaction(factory) as s:
+        taken = s.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == pk, OutboxMessage.state == PENDING,
+                   or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+            .values(next_attempt_at=now + dt.timedelta(seconds=settings.lease_seconds))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            return None  # sent, failed, or claimed by another pass meanwhile
+        row = s.get(OutboxMessage, pk)
+        case_id = s.scalar(select(Case.case_id).where(Case.id == row.case_pk)) if row.case_pk else None
+        return row, case_id
+
+
+def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings: DrainSettings,
+            error: Exception | None, report: DrainReport) -> None:
+    with transaction(factory) as s:
+        row = s.get(OutboxMessage, pk)
+        row.attempts += 1
+        if error is None:
+            row.state, row.sent_at, row.next_attempt_at, row.last_error = SENT, now, None, None
+            report.sent += 1
+            return
+        row.last_error = str(error)[:4000]
+        if isinstance(error, PermanentError) or (
+            isinstance(error, TemporaryError) and row.attempts >= settings.max_attempts
+        ):
+            row.state, row.next_attempt_at = FAILED, None
+            report.failed += 1
+            log.warning("outbox %s to %s failed after %d attempt(s): %s",
+                        row.id, row.recipient, row.attempts, error)
+            return
+        row.next_attempt_at = now + backoff(row.attempts, settings)
+        report.retrying += 1
+        log.info("outbox %s to %s: %s; next try at %s", row.id, row.recipient, error,
+                 row.next_attempt_at.isoformat())
+
+
+def drain(factory: sessionmaker[Session], sender, now: Callable[[], dt.datetime],
+          settings: DrainSettings) -> DrainReport:
+    """Send every due pending row once; return what happened. Safe to run in several workers."""
+    report = DrainReport()
+    with factory() as s:
+        ids = due_ids(s, now(), settings.batch)
+    try:
+        for pk in ids:
+            claimed = _claim(factory, pk, now(), settings)
+            if claimed is None:
+                continue
+            row, case_id = claimed
+            try:
+                sender.send(row, case_id)
+            except Unreachable as exc:
+                _record(factory, pk, now(), settings, exc, report)
+                report.unreachable = str(exc)
+                log.warning("outbox: %s; %d mail(s) wait for the next pass", exc, len(ids))
+                break
+            except (TemporaryError, PermanentError) as exc:
+                _record(factory, pk, now(), settings, exc, report)
+                continue
+            _record(factory, pk, now(), settings, None, report)
+    finally:
+        sender.close()
+    return report

@@ -1,0 +1,105 @@
+"""The outbox: every mail we will send, as a row written in the transaction that causes it.
+
+A row is unique by its ``dedupe_key`` (``receipt:msg:<raw message id>``,
+``reminder:<case id>:<reminder id>``): a reprocess, a second worker or a crash
+and retry never makes a second one. The whole message, Message-ID included,
+is rendered when the row is made and stored in ``raw``, so what the drainer
+sends (and sends again after a crash) is byte for byte the same mail.
+
+Rows over the per-recipient rate limit are still written, in state
+``suppressed`` with the reason in ``last_error``, so staff can see them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from notifications import policy
+from notifications.render import Rendered
+from store.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The politeness limits of the outbox (plain values from the settings)."""
+
+    max_per_recipient_per_hour: int = 5
+    max_receipt_age_hours: float = 72.0
+
+
+def find(session: Session, dedupe_key: str) -> OutboxMessage | None:
+    """The row with this key, if one was made."""
+    return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+
+
+def sent_last_hour(session: Session, recipient: str, now: dt.datetime) -> int:
+    """How many mails (pending, sent or failed, not suppressed) ``recipient`` got in the hour before ``now``."""
+    return session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.recipient == recipient.strip().lower(),
+            OutboxMessage.created_at > now - dt.timedelta(hours=1),
+            OutboxMessage.state != SUPPRESSED,
+        )
+    ) or 0
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    purpose: str,
+    recipient: str,
+    rendered: Rendered,
+    now: dt.datetime,
+    limits: Limits,
+    case_pk: int | None = None,
+    message_pk: int | None = None,
+) -> tuple[OutboxMessage, bool]:
+    """Write the row for one mail in the caller's transaction; return (row, True if new).
+
+    The rate limit is applied here: over it, the row is made ``suppressed``.
+    """
+    existing = find(session, dedupe_key)
+    if existing is not None:
+        return existing, False
+    recipient = recipient.strip().lower()
+    decision = policy.rate_decision(sent_last_hour(session, recipient, now),
+                                    limits.max_per_recipient_per_hour, recipient)
+    row = OutboxMessage(
+        dedupe_key=dedupe_key, purpose=purpose, case_pk=case_pk, message_pk=message_pk,
+        recipient=recipient, message_id=rendered.message_id, subject=rendered.subject,
+        raw=rendered.raw, state=PENDING if decision.send else SUPPRESSED, attempts=0,
+        next_attempt_at=now if decision.send else None, last_error=decision.reason,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another worker made the same row just now
+        found = find(session, dedupe_key)
+        if found is None:
+            raise
+        return found, False
+    if not decision.send:
+        log.warning("outbox: %s to %s suppressed: %s", purpose, recipient, decision.reason)
+    return row, True
+
+
+def rows_for_case(session: Session, case_pk: int) -> list[OutboxMessage]:
+    """Every outbox row of a case, oldest first."""
+    return list(session.scalars(
+        select(OutboxMessage).where(OutboxMessage.case_pk == case_pk).order_by(OutboxMessage.id)
+    ))

@@ -1,0 +1,190 @@
+"""Rendering mails: Jinja2 templates from ``config/templates`` and the MIME message around them.
+
+Templates are data (Danish, text and HTML). This module gives them Danish
+formatting filters (dates, amounts) and builds the finished message with the
+headers an automatic answer must carry (RFC 3834).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.errors
+import email.policy
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+MONTHS_DA = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
+             "september", "oktober", "november", "december")
+
+
+@dataclass(frozen=True)
+class PoolFacts:
+    """What the templates need to know about the pool (plain values, no intake objects)."""
+
+    name: str
+    owner: str
+    inbox: str
+    timezone: ZoneInfo
+    dates: dict[str, dt.date]
+    assessment: str
+    report_subject: str = ""
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who our mails come from and where answers go."""
+
+    from_address: str
+    from_name: str
+    reply_to: str
+
+    @property
+    def domain(self) -> str:
+        """The domain our Message-IDs are made in."""
+        return self.from_address.rsplit("@", 1)[-1]
+
+
+@dataclass
+class Rendered:
+    """A finished mail: its Message-ID, subject and exact bytes (CRLF line ends)."""
+
+    message_id: str
+    subject: str
+    raw: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def danish_date(value: dt.date | dt.datetime | str | None) -> str:
+    """``1. august 2025``; an ISO string is read first; empty for None."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return f"{value.day}. {MONTHS_DA[value.month - 1]} {value.year}"
+
+
+def danish_datetime(value: dt.datetime | None, tz: ZoneInfo) -> str:
+    """``1. august 2025 kl. 23.59`` in the pool's time zone."""
+    if value is None:
+        return ""
+    local = value.astimezone(tz)
+    return f"{danish_date(local.date())} kl. {local:%H.%M}"
+
+
+def danish_amount(value: Any) -> str:
+    """``1.012.497,75 kr.`` from a decimal string; the input unchanged if it is no number."""
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = f"{amount:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return f"{text} kr."
+
+
+def danish_number(value: Any) -> str:
+    """A decimal string with a decimal comma and no pointless zeros (``1,5``)."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value)).normalize()
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = f"{number:f}"
+    return text.replace(".", ",")
+
+
+@lru_cache(maxsize=1)
+def labels() -> dict[str, Any]:
+    """Danish names for form fields, attachment roles and file types (``config/templates/labels.da.toml``)."""
+    text = resources.files("config").joinpath("templates", "labels.da.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def template_exists(name: str) -> bool:
+    """True if ``config/templates/<name>`` exists."""
+    return resources.files("config").joinpath("templates", name).is_file()
+
+
+def _load(name: str) -> str:
+    res = resources.files("config").joinpath("templates", name)
+    if not res.is_file():
+        raise jinja2.TemplateNotFound(name)
+    return res.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment over ``config/templates`` (HTML templates autoescaped)."""
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["dato"] = danish_date
+    env.filters["kr"] = danish_amount
+    env.filters["tal"] = danish_number
+    return env
+
+
+def render_pair(base: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Render ``<base>.txt.j2`` and ``<base>.html.j2`` with the same context."""
+    env = environment()
+    return (env.get_template(f"{base}.txt.j2").render(**context),
+            env.get_template(f"{base}.html.j2").render(**context))
+
+
+def build_message(
+    *,
+    sender: Sender,
+    to_addr: str,
+    to_name: str | None,
+    subject: str,
+    text: str,
+    html: str,
+    now: dt.datetime,
+    auto_submitted: str,
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
+) -> Rendered:
+    """The complete message with a Message-ID made now, so every retry carries the same one."""
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = Address(sender.from_name, addr_spec=sender.from_address)
+    try:
+        msg["To"] = Address(to_name or "", addr_spec=to_addr)
+    except (ValueError, IndexError, email.errors.HeaderParseError):  # refused by the header model: send it bare
+        msg["To"] = to_addr
+    msg["Reply-To"] = Address(sender.from_name, addr_spec=sender.reply_to)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    message_id = make_msgid(domain=sender.domain)
+    msg["Message-ID"] = message_id
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    refs = [r for r in (references or []) if r]
+    if refs:
+        msg["References"] = " ".join(dict.fromkeys(refs))
+    # RFC 3834: mark the mail automatic so well-behaved responders stay quiet,
+    # and ask Exchange not to send out-of-office answers to it.
+    msg["Auto-Submitted"] = auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return Rendered(message_id=message_id, subject=subject, raw=msg.as_bytes(policy=email.policy.SMTP))
