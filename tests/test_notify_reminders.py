@@ -131,7 +131,7 @@ def test_service_runs_the_drain_and_the_reminders_on_the_configured_intervals(ma
 
     app = make_app("[schedule]\ndrain_seconds = 15\nremind_seconds = 900\n")
     jobs = {job_id: seconds for job_id, _func, seconds in scheduled_jobs(app)}
-    assert jobs == {"outbox": 15.0, "reminders": 900.0}
+    assert jobs == {"outbox": 15.0, "reminders": 900.0, "digest": 300.0}
     assert len(after_poll_jobs(app)) == 1
 
 
