@@ -1,7 +1,10 @@
-"""Danish formatting and parsing of amounts and dates for what staff read and type.
+"""Danish formatting and parsing of amounts, numbers and dates: the one place for it.
 
-Pure functions: no database, no clock. Amounts are ``Decimal``; times are aware
-datetimes shown in the time zone the caller passes (the pool's).
+Used by the mail templates (the Jinja filters ``dato``, ``kr`` and ``tal`` in
+``notifications.render``), the receipts and reminders, the staff digest, the
+exports and the decisions import. Pure functions: no database, no clock.
+Amounts are ``Decimal``; times are aware datetimes shown in the time zone the
+caller passes (the pool's).
 """
 
 from __future__ import annotations
@@ -33,22 +36,61 @@ def money_str(value: object) -> str | None:
 
 
 def kroner(value: object) -> str:
-    """An amount the Danish way: ``1.012.497,75 kr.``; ``-`` when unknown."""
+    """An amount the Danish way: ``1.012.497,75 kr.``.
+
+    Empty for None or ``""``; anything that is no amount is shown unchanged
+    rather than hidden or guessed at.
+    """
+    if value is None or value == "":
+        return ""
     d = to_decimal(value)
-    if d is None:
-        return "-"
+    if d is None or not d.is_finite():
+        return str(value)
     text = f"{d.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"  # 1,012,497.75
     return text.replace(",", "\0").replace(".", ",").replace("\0", ".") + " kr."
 
 
-def date_da(day: dt.date, weekday: bool = False) -> str:
-    """``1. august 2025`` (optionally ``fredag 1. august 2025``)."""
-    text = f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
-    return f"{WEEKDAYS[day.weekday()]} {text}" if weekday else text
+def number_da(value: object) -> str:
+    """A decimal with a decimal comma and no pointless zeros (``1,5``); empty for None.
+
+    Anything that is no number is shown unchanged.
+    """
+    if value is None or value == "":
+        return ""
+    d = to_decimal(value)
+    if d is None or not d.is_finite():
+        return str(value)
+    return f"{d.normalize():f}".replace(".", ",")
+
+
+def date_da(value: dt.date | str | None, weekday: bool = False) -> str:
+    """``1. august 2025`` (with ``weekday``: ``fredag 1. august 2025``).
+
+    An ISO date string is read first (a string that is no date is shown
+    unchanged); empty for None. A datetime shows its own calendar day: convert
+    it to the pool's time zone first.
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    text = f"{value.day}. {MONTHS[value.month - 1]} {value.year}"
+    return f"{WEEKDAYS[value.weekday()]} {text}" if weekday else text
 
 
 def datetime_da(ts: dt.datetime | None, tz: dt.tzinfo) -> str:
-    """``25.07.2025 kl. 14.00`` in the given time zone; ``-`` when unknown."""
+    """``1. august 2025 kl. 23.59`` in the given time zone (mails to applicants); empty for None."""
+    if ts is None:
+        return ""
+    local = ts.astimezone(tz)
+    return f"{date_da(local.date())} kl. {local:%H.%M}"
+
+
+def timestamp_da(ts: dt.datetime | None, tz: dt.tzinfo) -> str:
+    """``25.07.2025 kl. 14.00`` in the given time zone (compact, for staff tables); ``-`` when unknown."""
     if ts is None:
         return "-"
     local = ts.astimezone(tz)

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications import casedata as cd
-from notifications.danish import date_da, datetime_da
+from notifications.danish import date_da, timestamp_da
 from notifications.mail import enqueue
 from store.models import Case, JobState, MessageState, RawMessage
 
@@ -141,12 +141,12 @@ def _case_row(case: Case, tz: dt.tzinfo) -> CaseRow:
         case_id=case.case_id, kind=case.kind, status=case.status,
         organisation=cd.org_name(case) or "(ukendt organisation)",
         municipality=cd.municipality(case) or "(ukendt kommune)",
-        sender=case.sender or "-", received=datetime_da(case.received_at, tz),
+        sender=case.sender or "-", received=timestamp_da(case.received_at, tz),
     )
 
 
 def _mail_row(msg: RawMessage, tz: dt.tzinfo, why: str | None) -> MailRow:
-    return MailRow(number=msg.id, received=datetime_da(msg.internaldate, tz),
+    return MailRow(number=msg.id, received=timestamp_da(msg.internaldate, tz),
                    sender=msg.sender or "(ukendt afsender)", subject=msg.subject or "(intet emne)",
                    why=_short(why or "-", 300))
 
@@ -212,8 +212,8 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None)
     ]
     return DigestData(
         pool_name=pool.name,
-        generated=datetime_da(now, tz),
-        since=datetime_da(since, tz) if since is not None else None,
+        generated=timestamp_da(now, tz),
+        since=timestamp_da(since, tz) if since is not None else None,
         kinds=[(k, words.get("kinds", {}).get(k, k)) for k in kind_keys],
         status_counts=status_counts,
         kind_totals=[sum(1 for c in cases if c.kind == k) for k in kind_keys],

@@ -22,17 +22,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from notifications import outbox, policy
-from notifications.render import (
-    PoolFacts,
-    Sender,
-    build_message,
-    danish_amount,
-    danish_date,
-    danish_datetime,
-    danish_number,
-    labels,
-    render_pair,
-)
+from notifications.danish import date_da, datetime_da, kroner, number_da
+from notifications.render import PoolFacts, Sender, build_message, labels, render_pair
 from store.models import Case, OutboxMessage, Submission
 
 log = logging.getLogger(__name__)
@@ -72,11 +63,11 @@ def dedupe_key(message_pk: int) -> str:
 
 def _format(value: Any, kind: str) -> str:
     if kind == "money":
-        return danish_amount(value)
+        return kroner(value)
     if kind == "date":
-        return danish_date(value)
+        return date_da(value)
     if kind == "number":
-        return danish_number(value)
+        return number_da(value)
     return str(value)
 
 
@@ -130,7 +121,7 @@ def problem_lines(submission: Submission | None) -> list[dict[str, str]]:
 
 def pool_dates(pool: PoolFacts) -> dict[str, str]:
     """The pool's dates in Danish words, plus the assessment period as written."""
-    dates = {key: danish_date(value) for key, value in pool.dates.items()}
+    dates = {key: date_da(value) for key, value in pool.dates.items()}
     dates["assessment"] = pool.assessment
     return dates
 
@@ -148,10 +139,10 @@ def receipt_context(case: Case, submission: Submission | None, incoming: Incomin
         "status": case.status,
         "name": incoming.from_name or case.sender_name or "",
         "subject": incoming.subject,
-        "received": danish_datetime(incoming.arrived_at, pool.timezone),
+        "received": datetime_da(incoming.arrived_at, pool.timezone),
         "attachments": attachment_lines(submission),
         "fields": field_lines(submission),
-        "budget_total": danish_amount(budget.get("total")) if budget.get("total") else "",
+        "budget_total": kroner(budget.get("total")) if budget.get("total") else "",
         "budget_read": bool(budget),
         "problems": problems,
         "errors": [p for p in problems if p["severity"] == "error"],

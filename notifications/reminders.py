@@ -27,8 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from notifications import outbox, policy
+from notifications.danish import date_da, kroner
 from notifications.receipts import ReceiptSetup, pool_dates, problem_lines
-from notifications.render import build_message, danish_amount, danish_date, environment
+from notifications.render import build_message, environment
 from store.models import Case, JobState, RawMessage
 
 log = logging.getLogger(__name__)
@@ -109,9 +110,9 @@ def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetu
         "name": case.sender_name or "",
         "subject": case.subject or "",
         "org_name": case.org_name or "",
-        "deadline": danish_date(setup.pool.dates[rule.deadline]),
-        "received": danish_date(case.received_at.astimezone(setup.pool.timezone).date()),
-        "granted_amount": danish_amount(case.granted_amount) if case.granted_amount else "",
+        "deadline": date_da(setup.pool.dates[rule.deadline]),
+        "received": date_da(case.received_at.astimezone(setup.pool.timezone).date()),
+        "granted_amount": kroner(case.granted_amount) if case.granted_amount else "",
         "problems": problems,
         "errors": [p for p in problems if p["severity"] == "error"],
         "pool": setup.pool,

@@ -1,7 +1,7 @@
 """Rendering mails: Jinja2 templates from ``config/templates`` and the MIME message around them.
 
-Templates are data (Danish, text and HTML). This module gives them Danish
-formatting filters (dates, amounts) and builds the finished message with the
+Templates are data (Danish, text and HTML). This module gives them the Danish
+formatting filters of ``notifications.danish`` (``dato``, ``kr``, ``tal``) and builds the finished message with the
 headers an automatic answer must carry (RFC 3834).
 """
 
@@ -12,7 +12,6 @@ import email.errors
 import email.policy
 import tomllib
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -23,8 +22,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-MONTHS_DA = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
-             "september", "oktober", "november", "december")
+from notifications.danish import date_da, kroner, number_da
 
 
 @dataclass(frozen=True)
@@ -64,50 +62,6 @@ class Rendered:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def danish_date(value: dt.date | dt.datetime | str | None) -> str:
-    """``1. august 2025``; an ISO string is read first; empty for None."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value)
-        except ValueError:
-            return value
-    return f"{value.day}. {MONTHS_DA[value.month - 1]} {value.year}"
-
-
-def danish_datetime(value: dt.datetime | None, tz: ZoneInfo) -> str:
-    """``1. august 2025 kl. 23.59`` in the pool's time zone."""
-    if value is None:
-        return ""
-    local = value.astimezone(tz)
-    return f"{danish_date(local.date())} kl. {local:%H.%M}"
-
-
-def danish_amount(value: Any) -> str:
-    """``1.012.497,75 kr.`` from a decimal string; the input unchanged if it is no number."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        return str(value)
-    text = f"{amount:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
-    return f"{text} kr."
-
-
-def danish_number(value: Any) -> str:
-    """A decimal string with a decimal comma and no pointless zeros (``1,5``)."""
-    if value is None or value == "":
-        return ""
-    try:
-        number = Decimal(str(value)).normalize()
-    except (InvalidOperation, ValueError):
-        return str(value)
-    text = f"{number:f}"
-    return text.replace(".", ",")
-
-
 @lru_cache(maxsize=1)
 def labels() -> dict[str, Any]:
     """Danish names for form fields, attachment roles and file types (``config/templates/labels.da.toml``)."""
@@ -138,9 +92,9 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["dato"] = danish_date
-    env.filters["kr"] = danish_amount
-    env.filters["tal"] = danish_number
+    env.filters["dato"] = date_da
+    env.filters["kr"] = kroner
+    env.filters["tal"] = number_da
     return env
 
 

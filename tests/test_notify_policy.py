@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from notifications import policy
-from notifications.render import danish_amount, danish_date, danish_datetime, danish_number
+from notifications.danish import date_da, datetime_da, kroner, number_da, timestamp_da
 
 NOW = dt.datetime(2025, 7, 25, 12, 0, tzinfo=dt.UTC)
 OWN = frozenset({"pulje@bl.dk"})
@@ -86,12 +86,16 @@ def test_the_rate_limit_suppresses_with_a_reason():
 
 
 def test_danish_formats():
-    assert danish_amount("1012497.75") == "1.012.497,75 kr."
-    assert danish_amount("20000") == "20.000,00 kr."
-    assert danish_amount("not money") == "not money"
-    assert danish_date(dt.date(2025, 8, 1)) == "1. august 2025"
-    assert danish_date("2026-01-01") == "1. januar 2026"
-    assert danish_number("1.50") == "1,5" and danish_number("2") == "2"
+    assert kroner("1012497.75") == "1.012.497,75 kr."
+    assert kroner("20000") == "20.000,00 kr."
+    assert kroner("not money") == "not money"
+    assert date_da(dt.date(2025, 8, 1)) == "1. august 2025"
+    assert date_da("2026-01-01") == "1. januar 2026"
+    assert number_da("1.50") == "1,5" and number_da("2") == "2"
     tz = ZoneInfo("Europe/Copenhagen")
-    assert danish_datetime(dt.datetime(2025, 8, 1, 21, 59, tzinfo=dt.UTC), tz) == "1. august 2025 kl. 23.59"
-    assert danish_datetime(dt.datetime(2025, 12, 1, 22, 59, tzinfo=dt.UTC), tz) == "1. december 2025 kl. 23.59"
+    assert datetime_da(dt.datetime(2025, 8, 1, 21, 59, tzinfo=dt.UTC), tz) == "1. august 2025 kl. 23.59"
+    assert datetime_da(dt.datetime(2025, 12, 1, 22, 59, tzinfo=dt.UTC), tz) == "1. december 2025 kl. 23.59"
+    assert date_da(dt.date(2025, 8, 1), weekday=True) == "fredag 1. august 2025"
+    assert timestamp_da(dt.datetime(2025, 7, 25, 12, 0, tzinfo=dt.UTC), tz) == "25.07.2025 kl. 14.00"
+    assert kroner(None) == "" and date_da(None) == "" and timestamp_da(None, tz) == "-"
+    assert kroner("0.005") == "0,01 kr."  # money rounds half up, never to even
