@@ -43,16 +43,22 @@ def pool_facts(pool: Pool) -> PoolFacts:
                      report_subject=report.subjects[0] if report else "")
 
 
+def sender_identity(settings: Settings, pool: Pool) -> Sender:
+    """Who our mails come from and where answers go (the pool's inbox unless ``reply_to`` is set)."""
+    o = settings.outbox
+    return Sender(from_address=o.from_address, from_name=o.from_name, reply_to=o.reply_to or pool.inbox)
+
+
 def receipt_setup(settings: Settings, pool: Pool) -> ReceiptSetup:
     """Who we are, the pool and the limits, from the settings."""
     o = settings.outbox
-    reply_to = o.reply_to or pool.inbox
+    us = sender_identity(settings, pool)
     return ReceiptSetup(
-        sender=Sender(from_address=o.from_address, from_name=o.from_name, reply_to=reply_to),
+        sender=us,
         pool=pool_facts(pool),
         limits=Limits(max_per_recipient_per_hour=o.max_per_recipient_per_hour,
                       max_receipt_age_hours=o.max_receipt_age_hours),
-        own_addresses=frozenset(a.lower() for a in (o.from_address, reply_to, pool.inbox) if a),
+        own_addresses=frozenset(a.lower() for a in (us.from_address, us.reply_to, pool.inbox) if a),
     )
 
 

@@ -24,6 +24,7 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
 
     Only ``--send`` moves the "new since the last digest" mark; ``--out`` alone is a preview.
     """
+    from intake.notify_hooks import sender_identity
     from notifications import digest
 
     outbox = app.settings.outbox
@@ -39,8 +40,8 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
             print(f"digest written: {html_path} and {text_path}")
         if send:
             try:
-                queued = digest.send(s, app.pool, now, outbox.staff, outbox.from_address,
-                                     outbox.from_name, digest=d)
+                queued = digest.send(s, app.pool, now, outbox.staff, sender_identity(app.settings, app.pool),
+                                     digest=d)
             except digest.DigestError as exc:
                 raise ConfigError(str(exc)) from None
             skipped = [a for a in outbox.staff if a not in queued]
@@ -53,13 +54,14 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
 
 def digest_job(app: App) -> None:
     """The scheduled digest: sent once a day after ``schedule.digest_hour_local`` (default 7)."""
+    from intake.notify_hooks import sender_identity
     from notifications import digest
 
     outbox = app.settings.outbox
     hour = app.settings.schedule.get("digest_hour_local", digest.DEFAULT_HOUR)
     with transaction(app.context.factory) as s:
         queued = digest.run_scheduled(s, app.pool, app.context.now(), outbox.staff,
-                                      outbox.from_address, outbox.from_name, hour)
+                                      sender_identity(app.settings, app.pool), hour)
     if queued is not None:
         log.info("digest queued for %d staff address(es)", len(queued))
 

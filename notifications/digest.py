@@ -23,13 +23,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import jinja2
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications import casedata as cd
+from notifications import outbox
 from notifications.danish import date_da, timestamp_da
-from notifications.mail import enqueue
+from notifications.render import Sender, build_message, render_pair
 from store.models import Case, JobState, MessageState, RawMessage
 
 log = logging.getLogger(__name__)
@@ -122,18 +122,6 @@ class Digest:
 def labels() -> dict[str, Any]:
     """The Danish words for statuses, kinds and dates (``config/digest.da.toml``)."""
     return tomllib.loads(resources.files("config").joinpath("digest.da.toml").read_text("utf-8"))
-
-
-@cache
-def _env() -> jinja2.Environment:
-    loader = jinja2.FunctionLoader(
-        lambda name: resources.files("config").joinpath("templates", name).read_text("utf-8")
-    )
-    return jinja2.Environment(
-        loader=loader, autoescape=lambda name: bool(name and name.endswith(".html.j2")),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
 
 
 def _case_row(case: Case, tz: dt.tzinfo) -> CaseRow:
@@ -230,12 +218,10 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None)
 
 
 def render(data: DigestData) -> Digest:
-    """Subject, plain text and HTML of a digest."""
-    env = _env()
+    """Subject, plain text and HTML of a digest (the mail templates' environment and filters)."""
     subject = f"Daglig oversigt: {data.pool_name}, {data.date_text}"
-    ctx = {"d": data, "subject": subject}
-    return Digest(subject=subject, text=env.get_template("digest.txt.j2").render(ctx),
-                  html=env.get_template("digest.html.j2").render(ctx), data=data)
+    text, html = render_pair("digest", {"d": data, "subject": subject})
+    return Digest(subject=subject, text=text, html=html, data=data)
 
 
 def build(session: Session, pool, now: dt.datetime) -> Digest:
@@ -243,24 +229,42 @@ def build(session: Session, pool, now: dt.datetime) -> Digest:
     return render(collect(session, pool, now, last_digest_at(session)))
 
 
+def dedupe_key(day: dt.date, address: str) -> str:
+    """One digest per staff address and local day: ``digest:<date>:<address lower-cased>``."""
+    return f"digest:{day.isoformat()}:{address.strip().lower()}"
+
+
 def send(session: Session, pool, now: dt.datetime, staff: tuple[str, ...] | list[str],
-         from_address: str, from_name: str = "", digest: Digest | None = None) -> list[str]:
+         sender: Sender, digest: Digest | None = None) -> list[str]:
     """Put the digest in the outbox once per staff address and local day; record the time.
 
     Returns the addresses newly queued (an address already given today's digest
-    is skipped by its dedupe key ``digest:<date>:<address>``).
+    is skipped by its dedupe key, see :func:`dedupe_key`).
+
+    The rows go through the one outbox (``outbox.enqueue``) with messages from
+    ``render.build_message``, like receipts and reminders, with two differences:
+
+    * ``Auto-Submitted: auto-generated`` (RFC 3834 §5): the digest is made by a
+      timer, not in answer to a mail, so it is no ``auto-replied``;
+    * no per-recipient rate limit: the dedupe key already allows one digest per
+      address and day, and the addresses are our own staff, who might well have
+      had five test receipts within the hour. A suppressed row is never sent
+      later, so a limit here would lose the day's digest for nothing.
     """
     if not staff:
         raise DigestError("no staff addresses: set [outbox] staff = [\"...\"] in the settings")
     digest = digest or build(session, pool, now)
-    day = now.astimezone(pool.timezone).date().isoformat()
+    day = now.astimezone(pool.timezone).date()
     queued = []
     for address in staff:
-        row = enqueue(session, f"digest:{day}:{address.lower()}", PURPOSE, address, digest.subject,
-                      digest.text, digest.html, now, from_address=from_address, from_name=from_name)
-        if row is not None:
+        rendered = build_message(sender=sender, to_addr=address, to_name=None, subject=digest.subject,
+                                 text=digest.text, html=digest.html, now=now,
+                                 auto_submitted="auto-generated")
+        _, new = outbox.enqueue(session, dedupe_key=dedupe_key(day, address), purpose=PURPOSE,
+                                recipient=address, rendered=rendered, now=now, limits=None)
+        if new:
             queued.append(address)
-    record_sent(session, now, {"date": day, "queued": queued})
+    record_sent(session, now, {"date": day.isoformat(), "queued": queued})
     return queued
 
 
@@ -274,12 +278,12 @@ def due(session: Session, tz: dt.tzinfo, now: dt.datetime, hour_local: float = D
     return last is None or last.astimezone(tz).date() < local.date()
 
 
-def run_scheduled(session: Session, pool, now: dt.datetime, staff, from_address: str,
-                  from_name: str = "", hour_local: float = DEFAULT_HOUR) -> list[str] | None:
+def run_scheduled(session: Session, pool, now: dt.datetime, staff, sender: Sender,
+                  hour_local: float = DEFAULT_HOUR) -> list[str] | None:
     """The daily job: send the digest if it is due; None when it was not due (or no staff)."""
     if not due(session, pool.timezone, now, hour_local):
         return None
     if not staff:
         log.warning("digest due but [outbox] staff is empty: nothing sent")
         return None
-    return send(session, pool, now, staff, from_address, from_name)
+    return send(session, pool, now, staff, sender)

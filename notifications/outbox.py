@@ -1,7 +1,7 @@
 """The outbox: every mail we will send, as a row written in the transaction that causes it.
 
 A row is unique by its ``dedupe_key`` (``receipt:msg:<raw message id>``,
-``reminder:<case id>:<reminder id>``): a reprocess, a second worker or a crash
+``reminder:<case id>:<reminder id>``, ``digest:<local date>:<address>``): a reprocess, a second worker or a crash
 and retry never makes a second one. The whole message, Message-ID included,
 is rendered when the row is made and stored in ``raw``, so what the drainer
 sends (and sends again after a crash) is byte for byte the same mail.
@@ -64,20 +64,27 @@ def enqueue(
     recipient: str,
     rendered: Rendered,
     now: dt.datetime,
-    limits: Limits,
+    limits: Limits | None,
     case_pk: int | None = None,
     message_pk: int | None = None,
 ) -> tuple[OutboxMessage, bool]:
     """Write the row for one mail in the caller's transaction; return (row, True if new).
 
-    The rate limit is applied here: over it, the row is made ``suppressed``.
+    The per-recipient rate limit is applied here: over it, the row is made
+    ``suppressed``. ``limits=None`` means no rate limit, for mail that is
+    bounded by its dedupe key and goes to our own people (the staff digest:
+    one per address and day). The recipient is stored lower-cased, as the
+    rate limit counts it.
     """
     existing = find(session, dedupe_key)
     if existing is not None:
         return existing, False
     recipient = recipient.strip().lower()
-    decision = policy.rate_decision(sent_last_hour(session, recipient, now),
-                                    limits.max_per_recipient_per_hour, recipient)
+    if limits is None:
+        decision = policy.Decision(policy.SEND)
+    else:
+        decision = policy.rate_decision(sent_last_hour(session, recipient, now),
+                                        limits.max_per_recipient_per_hour, recipient)
     row = OutboxMessage(
         dedupe_key=dedupe_key, purpose=purpose, case_pk=case_pk, message_pk=message_pk,
         recipient=recipient, message_id=rendered.message_id, subject=rendered.subject,

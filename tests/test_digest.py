@@ -20,8 +20,10 @@ import pytest
 from sqlalchemy import select
 
 from intake.cli import main
+from intake.notify_hooks import sender_identity
 from intake.service import scheduled_jobs
-from notifications import digest
+from notifications import digest, outbox
+from notifications.render import build_message
 from store.models import Case, JobState, MessageState, OutboxMessage, RawMessage
 
 UTC = dt.UTC
@@ -240,7 +242,7 @@ def test_new_since_counts_from_the_last_sent_digest_and_out_alone_does_not_move_
         cf.make_case(s, "PSV-2025-0001", created=dt.datetime(2025, 7, 24, 6, tzinfo=UTC))
     clock.now = NOW
     with app.context.factory() as s, s.begin():
-        digest.send(s, app.pool, clock(), app.settings.outbox.staff, "pulje@bl.dk")
+        digest.send(s, app.pool, clock(), app.settings.outbox.staff, sender_identity(app.settings, app.pool))
     with app.context.factory() as s, s.begin():
         cf.make_case(s, "PSV-2025-0002", created=NOW + dt.timedelta(hours=3))
     clock.advance(days=1)
@@ -274,16 +276,38 @@ def test_send_puts_one_outbox_row_per_staff_address_once_a_day(make_app, workdir
         built = digest.build(s, app.pool, NOW)
     assert [(r.dedupe_key, r.recipient, r.purpose, r.state) for r in rows] == [
         ("digest:2025-07-25:sekretariat@bl.dk", "sekretariat@bl.dk", "digest", "pending"),
-        ("digest:2025-07-25:udvalg@bl.dk", "Udvalg@bl.dk", "digest", "pending"),
+        ("digest:2025-07-25:udvalg@bl.dk", "udvalg@bl.dk", "digest", "pending"),
     ]
     msg = email.message_from_bytes(rows[0].raw, policy=email.policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert msg["Message-ID"] == rows[0].message_id and msg["To"] == "sekretariat@bl.dk"
     assert msg["Subject"] == built.subject
+    # made by a timer, not an answer to a mail (RFC 3834); no out-of-office answers to it
+    assert msg["Auto-Submitted"] == "auto-generated" and msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["Reply-To"].addresses[0].addr_spec == app.pool.inbox
+    second = email.message_from_bytes(rows[1].raw, policy=email.policy.default)
+    assert second["To"] == "Udvalg@bl.dk"  # the address as staff wrote it in the settings
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     assert "SAGER MED PROBLEMER (2)" in text and 'data-section="problems"' in html
     assert rows[0].message_id != rows[1].message_id
+
+
+def test_staff_at_the_hourly_limit_still_get_the_digest(make_app, clock):
+    """The per-recipient limit guards applicants from loops; the digest is one a day and must not be lost."""
+    app = make_app(STAFF)
+    clock.now = NOW
+    us = sender_identity(app.settings, app.pool)
+    with app.context.factory() as s, s.begin():
+        for i in range(app.settings.outbox.max_per_recipient_per_hour):
+            rendered = build_message(sender=us, to_addr="sekretariat@bl.dk", to_name=None, subject=f"test {i}",
+                                     text="test", html="<p>test</p>", now=NOW, auto_submitted="auto-replied")
+            outbox.enqueue(s, dedupe_key=f"test:{i}", purpose="receipt", recipient="sekretariat@bl.dk",
+                           rendered=rendered, now=NOW, limits=outbox.Limits())
+        assert digest.send(s, app.pool, NOW, app.settings.outbox.staff, us) == ["sekretariat@bl.dk", "Udvalg@bl.dk"]
+    with app.context.factory() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.purpose == "digest")).all()
+        assert sorted(r.state for r in rows) == ["pending", "pending"]
 
 
 def test_send_without_staff_is_a_user_error(app, workdir, capsys):
