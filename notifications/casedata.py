@@ -1,8 +1,11 @@
-"""Reading a case the way staff views need it: its current submission and its values.
+"""Reading a case and its submissions: the one place that knows how they are stored.
 
-The extracted values follow ``docs/contracts.md``: ``Submission.fields`` maps a
-form key to ``{"value", "raw", "source"}``; the case row carries the
-organisation, CVR and municipality when extraction has set them.
+The digest, the exports, the decisions import, receipts and reminders all read
+through here. The extracted values follow ``docs/contracts.md``:
+``Submission.fields`` maps a form key to ``{"value", "raw", "source"}``; the
+case row carries the organisation, CVR and municipality when extraction has
+set them. The ``submission_*`` functions take a submission that may be None
+(a case without one, or a receipt for mail that made none).
 """
 
 from __future__ import annotations
@@ -24,13 +27,34 @@ def current_submission(case: Case) -> Submission | None:
     return subs[-1] if subs else None
 
 
+def value_of(entry: Any) -> Any:
+    """The normalised value of one stored form field (``{"value", ...}``, or a bare value)."""
+    return entry.get("value") if isinstance(entry, dict) else entry
+
+
+def submission_fields(sub: Submission | None) -> dict[str, Any]:
+    """The stored form fields of a submission (``{}`` when there is none)."""
+    return dict(sub.fields or {}) if sub is not None else {}
+
+
+def submission_problems(sub: Submission | None) -> list[dict[str, Any]]:
+    """The problems of a submission (``{code, field, message, severity}``), ``[]`` when none."""
+    return list(sub.problems or []) if sub is not None else []
+
+
+def submission_budget(sub: Submission | None) -> dict[str, Any]:
+    """The budget of a submission (``{}`` when there is none)."""
+    return dict(sub.budget or {}) if sub is not None else {}
+
+
+def problem_message(problem: dict[str, Any]) -> str:
+    """The Danish sentence of a problem, else its code."""
+    return str(problem.get("message") or problem.get("code") or "")
+
+
 def field_value(case: Case, key: str) -> Any:
     """The normalised value of a form field of the current submission, or None."""
-    sub = current_submission(case)
-    entry = (sub.fields or {}).get(key) if sub is not None else None
-    if isinstance(entry, dict):
-        return entry.get("value")
-    return entry
+    return value_of(submission_fields(current_submission(case)).get(key))
 
 
 def org_name(case: Case) -> str | None:
@@ -50,14 +74,12 @@ def municipality(case: Case) -> str | None:
 
 def problems(case: Case) -> list[dict[str, Any]]:
     """The problems of the current submission (``{code, field, message, severity}``)."""
-    sub = current_submission(case)
-    return list(sub.problems or []) if sub is not None else []
+    return submission_problems(current_submission(case))
 
 
 def budget(case: Case) -> dict[str, Any]:
     """The budget of the current submission (``{}`` when there is none)."""
-    sub = current_submission(case)
-    return dict(sub.budget or {}) if sub is not None else {}
+    return submission_budget(current_submission(case))
 
 
 def all_cases(session: Session, kind: str | None = None) -> list[Case]:

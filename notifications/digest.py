@@ -185,7 +185,7 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None)
         probs = cd.problems(c)
         if probs:
             problem_cases.append((_case_row(c, tz), [
-                ProblemRow(field=str(p.get("field") or ""), message=str(p.get("message") or p.get("code")),
+                ProblemRow(field=str(p.get("field") or ""), message=cd.problem_message(p),
                            warning=p.get("severity") == "warning") for p in probs]))
     triage = session.scalars(select(RawMessage).where(
         RawMessage.state == MessageState.PROCESSED, RawMessage.outcome == "triage",

@@ -57,7 +57,7 @@ def _money(value: object) -> Decimal | None:
 
 def problems_text(case: Case) -> str:
     """The current problems as one Danish text, one per line."""
-    return "\n".join(str(p.get("message") or p.get("code") or "") for p in cd.problems(case))
+    return "\n".join(cd.problem_message(p) for p in cd.problems(case))
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -149,8 +149,8 @@ def case_json(session: Session, case: Case, tz: dt.tzinfo) -> dict[str, Any]:
     """One case in the shape of the JSON export contract."""
     sub = cd.current_submission(case)
     fields = {}
-    for key, entry in ((sub.fields or {}) if sub else {}).items():
-        value = entry.get("value") if isinstance(entry, dict) else entry
+    for key, entry in cd.submission_fields(sub).items():
+        value = cd.value_of(entry)
         fields[key] = money_str(value) if key in _MONEY_FIELDS and value is not None else value
     return {
         "case_id": case.case_id,

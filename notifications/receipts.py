@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from notifications import casedata as cd
 from notifications import outbox, policy
 from notifications.danish import date_da, datetime_da, kroner, number_da
 from notifications.render import PoolFacts, Sender, build_message, labels, render_pair
@@ -71,10 +72,6 @@ def _format(value: Any, kind: str) -> str:
     return str(value)
 
 
-def _value(entry: Any) -> Any:
-    return entry.get("value") if isinstance(entry, dict) else entry
-
-
 def attachment_lines(submission: Submission | None) -> list[dict[str, str]]:
     """Each attachment's name and, in Danish, what we took it for."""
     if submission is None:
@@ -92,10 +89,10 @@ def attachment_lines(submission: Submission | None) -> list[dict[str, str]]:
 
 def field_lines(submission: Submission | None) -> list[dict[str, str]]:
     """The key form fields we read, as (label, value shown in Danish)."""
-    fields = (submission.fields if submission is not None else None) or {}
+    fields = cd.submission_fields(submission)
     out = []
     for spec in labels()["fields"]:
-        value = _value(fields.get(spec["key"]))
+        value = cd.value_of(fields.get(spec["key"]))
         if value is None or value == "":
             continue
         out.append({"label": spec["label"], "value": _format(value, spec.get("format", "text"))})
@@ -104,15 +101,14 @@ def field_lines(submission: Submission | None) -> list[dict[str, str]]:
 
 def problem_lines(submission: Submission | None) -> list[dict[str, str]]:
     """The problems in plain words: the message, the field it is about, must-fix or not."""
-    problems = (submission.problems if submission is not None else None) or []
     names = labels()["field_labels"]
     out = []
-    for p in problems:
+    for p in cd.submission_problems(submission):
         if not isinstance(p, dict):
             continue
         fld = p.get("field")
         out.append({
-            "message": str(p.get("message") or p.get("code") or ""),
+            "message": cd.problem_message(p),
             "field": names.get(fld, fld) if fld else "",
             "severity": "error" if p.get("severity", "error") == "error" else "warning",
         })
@@ -129,7 +125,7 @@ def pool_dates(pool: PoolFacts) -> dict[str, str]:
 def receipt_context(case: Case, submission: Submission | None, incoming: Incoming,
                     pool: PoolFacts) -> dict[str, Any]:
     """Everything the receipt templates show."""
-    budget = (submission.budget if submission is not None else None) or {}
+    budget = cd.submission_budget(submission)
     problems = problem_lines(submission)
     words = labels()
     return {
@@ -142,7 +138,7 @@ def receipt_context(case: Case, submission: Submission | None, incoming: Incomin
         "received": datetime_da(incoming.arrived_at, pool.timezone),
         "attachments": attachment_lines(submission),
         "fields": field_lines(submission),
-        "budget_total": kroner(budget.get("total")) if budget.get("total") else "",
+        "budget_total": kroner(budget.get("total")),
         "budget_read": bool(budget),
         "problems": problems,
         "errors": [p for p in problems if p["severity"] == "error"],

@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from notifications import casedata as cd
 from notifications import outbox, policy
 from notifications.danish import date_da, kroner
 from notifications.receipts import ReceiptSetup, pool_dates, problem_lines
 from notifications.render import build_message, environment
-from store.models import Case, JobState, RawMessage
+from store.models import Case, JobState
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +95,9 @@ def cases_for(session: Session, applies_to: str) -> list[Case]:
     return list(session.scalars(q.order_by(Case.id)))
 
 
-def _first_message_id(session: Session, case: Case) -> str | None:
-    return session.scalar(
-        select(RawMessage.message_id).where(RawMessage.case_pk == case.id, RawMessage.message_id.is_not(None))
-        .order_by(RawMessage.internaldate, RawMessage.id).limit(1)
-    )
-
-
 def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetup, now: dt.datetime):
     """The finished reminder mail for ``case`` from ``config/templates/reminder-<id>.(txt|html).j2``."""
-    current = next((sub for sub in reversed(case.submissions) if sub.current), None)
-    problems = problem_lines(current)
+    problems = problem_lines(cd.current_submission(case))
     context = {
         "case_id": case.case_id,
         "name": case.sender_name or "",
@@ -112,7 +105,7 @@ def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetu
         "org_name": case.org_name or "",
         "deadline": date_da(setup.pool.dates[rule.deadline]),
         "received": date_da(case.received_at.astimezone(setup.pool.timezone).date()),
-        "granted_amount": kroner(case.granted_amount) if case.granted_amount else "",
+        "granted_amount": kroner(case.granted_amount),
         "problems": problems,
         "errors": [p for p in problems if p["severity"] == "error"],
         "pool": setup.pool,
@@ -122,11 +115,11 @@ def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetu
     text_module = env.get_template(f"reminder-{rule.id}.txt.j2").make_module(context)
     html = env.get_template(f"reminder-{rule.id}.html.j2").render(**context)
     subject = f"[{case.case_id}] {getattr(text_module, 'subject', 'Påmindelse')}"
-    first = _first_message_id(session, case)
+    first = cd.message_ids(session, case)[:1]  # the mail that opened the case
     return build_message(
         sender=setup.sender, to_addr=case.sender, to_name=case.sender_name, subject=subject,
         text=str(text_module), html=html, now=now, auto_submitted="auto-generated",
-        references=[first] if first else None,
+        references=first,
     )
 
 
