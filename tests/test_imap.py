@@ -1,0 +1,342 @@
+"""The IMAP source against a real Dovecot: fetch, acknowledge, IDLE, crashes, the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from dovecot import PASSWORD_ENV, free_port, imap_source_toml, to_crlf
+from sqlalchemy import func, select
+
+from intake.samples import demo_mail, make_mail, minimal_pdf
+from intake.service import Service, poll_once
+from intake.sources.imap import ImapSource
+from store.models import Case, MessageLocation, MessageState, RawMessage
+
+pytest_plugins = ["imap_fixtures"]
+pytestmark = pytest.mark.imap
+
+KEYWORD = "$PuljeIntake"
+APPLICATION = "Ansøgning – Pulje til sociale viceværter"
+CPH = dt.timezone(dt.timedelta(hours=2))  # Copenhagen summer time, as the server might say
+
+
+def inbox(dovecot, mails, folder="INBOX"):
+    """APPEND (raw, internaldate) pairs; return their UIDs."""
+    return [dovecot.append(raw, when, folder) for raw, when in mails]
+
+
+def demo_inbox():
+    """The demo mails with CRLF line ends, as they arrive over SMTP, and their INTERNALDATEs."""
+    return [(to_crlf(m.raw), m.received) for m in demo_mail()]
+
+
+def application(i: int, size_pad: int = 0) -> bytes:
+    """An application from organisation ``i`` (each its own sender, so each its own case)."""
+    return to_crlf(make_mail(
+        APPLICATION, sender=f"Org {i} <kontakt@org{i}.dk>", domain=f"org{i}.dk",
+        attachments=[("Ansøgningsskema.pdf", minimal_pdf(), "application/pdf")],
+    ))
+
+
+def count(app, model) -> int:
+    with app.context.factory() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def count_processed_cases(app) -> tuple[int, int, int]:
+    """(raw messages, processed raw messages, cases)."""
+    with app.context.factory() as s:
+        raw = s.scalar(select(func.count()).select_from(RawMessage))
+        done = s.scalar(select(func.count()).select_from(RawMessage)
+                        .where(RawMessage.state == MessageState.PROCESSED))
+        cases = s.scalar(select(func.count()).select_from(Case))
+    return raw, done, cases
+
+
+def wait_until(condition, what: str, timeout: float = 20.0) -> None:
+    """Poll ``condition`` until true; the deadline is generous, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_poll_stores_routes_and_sets_keyword_without_seen(imap_app, dovecot):
+    mails = demo_inbox()
+    uids = inbox(dovecot, mails)
+    app = imap_app()
+    report = poll_once(app)
+    assert report.processed == {"case": 3, "triage": 1, "ignored": 2}
+    with app.context.factory() as s:
+        stored = {m.sha256: m for m in s.scalars(select(RawMessage))}
+        assert len(stored) == 6
+        for raw, when in mails:
+            msg = stored[hashlib.sha256(raw).hexdigest()]  # the exact bytes came back
+            # Dovecot replaces an INTERNALDATE in the future (the 2028 report) by the append time
+            if when < dt.datetime.now(dt.UTC):
+                assert msg.internaldate == when
+            assert msg.internaldate.utcoffset() == dt.timedelta(0)
+            assert msg.state == MessageState.PROCESSED
+        late = s.scalar(select(Case).where(Case.sender == "jens@bf-syd.dk"))
+        assert late.received_at >= app.pool.deadline_end("application_deadline")
+        locations = s.scalars(select(MessageLocation)).all()
+        assert sorted(int(loc.uid) for loc in locations) == sorted(uids)
+        assert all(loc.acked_at is not None for loc in locations)
+    flags = dovecot.flags()
+    assert set(flags) == set(uids)
+    assert all(KEYWORD in f and "\\Seen" not in f for f in flags.values()), flags
+
+    again = poll_once(app)
+    assert again.fetched["imap:pulje"].seen == 0
+    assert sum(again.processed.values()) == 0
+    assert count(app, RawMessage) == 6
+
+
+def test_ack_move_empties_inbox_and_processes_once(imap_app, dovecot):
+    dovecot.create_folder("Behandlet")
+    inbox(dovecot, demo_inbox())
+    app = imap_app(ack="move", move_to="Behandlet")
+    assert sum(poll_once(app).processed.values()) == 6
+    assert dovecot.flags("INBOX") == {}
+    moved = dovecot.flags("Behandlet")
+    assert len(moved) == 6 and all("\\Seen" not in f for f in moved.values())
+
+    inbox(dovecot, [(application(1), dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC))])
+    second = poll_once(app)
+    assert second.processed == {"case": 1}
+    assert sum(poll_once(app).processed.values()) == 0
+    assert count(app, RawMessage) == 7 and count(app, Case) == 4
+    assert dovecot.flags("INBOX") == {} and len(dovecot.flags("Behandlet")) == 7
+
+
+def test_same_mail_in_two_folders_is_one_message_one_case(imap_app, dovecot):
+    dovecot.create_folder("Kopi")
+    raw, when = application(1), dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC)
+    inbox(dovecot, [(raw, when)], "INBOX")
+    inbox(dovecot, [(raw, when)], "Kopi")
+    app = imap_app(folders=["INBOX", "Kopi"])
+    report = poll_once(app)
+    assert report.fetched["imap:pulje"].stored == 1
+    assert report.fetched["imap:pulje"].duplicates == 1
+    assert report.processed == {"case": 1}
+    assert count(app, RawMessage) == 1 and count(app, Case) == 1
+    with app.context.factory() as s:
+        assert sorted(s.scalars(select(MessageLocation.folder))) == ["INBOX", "Kopi"]
+    assert all(KEYWORD in f for f in dovecot.flags("Kopi").values())
+
+
+def test_uidvalidity_change_stores_and_routes_nothing_twice(imap_app, dovecot):
+    folder = "Ansøgninger"  # non-ASCII: travels as modified UTF-7
+    dovecot.create_folder(folder)
+    mails = demo_inbox()
+    inbox(dovecot, mails, folder)
+    app = imap_app(folders=[folder])
+    assert sum(poll_once(app).processed.values()) == 6
+    before = dovecot.uidvalidity(folder)
+
+    dovecot.delete_folder(folder)
+    dovecot.create_folder(folder)
+    inbox(dovecot, mails, folder)
+    assert dovecot.uidvalidity(folder) != before
+
+    report = poll_once(app)
+    stats = report.fetched["imap:pulje"]
+    assert (stats.seen, stats.stored, stats.duplicates) == (6, 0, 6)
+    assert sum(report.processed.values()) == 0
+    assert count(app, RawMessage) == 6 and count(app, Case) == 3
+    assert all(KEYWORD in f for f in dovecot.flags(folder).values())
+    assert poll_once(app).fetched["imap:pulje"].seen == 0
+
+
+def test_large_message_fetched_in_slices_is_byte_identical(imap_app, dovecot):
+    payload = os.urandom(3 * 1024 * 1024)
+    raw = to_crlf(make_mail(APPLICATION, attachments=[
+        ("Ansøgningsskema.pdf", minimal_pdf(), "application/pdf"),
+        ("bilag.bin", payload, "application/octet-stream"),
+    ]))
+    small = application(2)
+    when = dt.datetime(2025, 7, 28, 8, 30, tzinfo=dt.UTC)
+    inbox(dovecot, [(small, when), (raw, when), (application(3), when)])
+    app = imap_app(slice_bytes=256 * 1024, fetch_batch=2)
+    assert len(raw) > 16 * 256 * 1024
+    report = poll_once(app)
+    assert report.fetched["imap:pulje"].stored == 3
+    with app.context.factory() as s:
+        big = s.scalar(select(RawMessage).where(RawMessage.size == len(raw)))
+        assert big is not None
+        assert big.sha256 == hashlib.sha256(raw).hexdigest()
+        assert bytes(big.raw) == raw
+    assert count(app, Case) == 3
+
+
+class SimulatedCrash(Exception):
+    """Stands for the worker dying between the commit of the bytes and the ack."""
+
+
+def test_crash_between_commit_and_ack_stores_once_and_acks_later(imap_app, dovecot, monkeypatch):
+    uid = inbox(dovecot, [(application(1), dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC))])[0]
+    app = imap_app()
+    real_ack = ImapSource.ack
+    calls = []
+
+    def ack_crashing_once(self, folder, uids):
+        calls.append(list(uids))
+        if len(calls) == 1:
+            raise SimulatedCrash("killed after commit, before ack")
+        return real_ack(self, folder, uids)
+
+    monkeypatch.setattr(ImapSource, "ack", ack_crashing_once)
+    with pytest.raises(SimulatedCrash):
+        poll_once(app)
+    assert count(app, RawMessage) == 1
+    assert KEYWORD not in dovecot.flags()[uid]
+
+    report = poll_once(app)
+    assert report.fetched["imap:pulje"].stored == 0
+    assert report.fetched["imap:pulje"].acked == 1
+    assert report.processed == {"case": 1}
+    assert count(app, RawMessage) == 1 and count(app, Case) == 1
+    assert KEYWORD in dovecot.flags()[uid]
+    assert calls == [[str(uid)], [str(uid)]]
+
+
+@pytest.fixture
+def service():
+    """Start a Service for an app; always shut down."""
+    started = []
+
+    def _start(app):
+        svc = Service(app)
+        svc.start()
+        started.append(svc)
+        return svc
+
+    yield _start
+    for svc in started:
+        svc.shutdown()
+        assert not any(t.is_alive() for t in svc.threads)
+
+
+def test_idle_brings_new_mail_without_waiting_for_the_poll_interval(imap_app, dovecot, service):
+    when = dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC)
+    app = imap_app(poll_interval_seconds=300)
+    inbox(dovecot, [(application(1), when)])
+    service(app)
+    wait_until(lambda: count_processed_cases(app) == (1, 1, 1), "the first mail (initial fetch)")
+    # the service now waits in IDLE; only push can bring this one within the deadline
+    inbox(dovecot, [(application(2), when)])
+    wait_until(lambda: count_processed_cases(app) == (2, 2, 2), "the second mail (IDLE)")
+    assert all(KEYWORD in f for f in dovecot.flags().values())
+
+
+def test_service_survives_server_crash_without_losing_or_duplicating(imap_app, dovecot, service):
+    when = dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC)
+    app = imap_app(poll_interval_seconds=300, fetch_batch=2, reconnect_max_seconds=2)
+    inbox(dovecot, [(application(i), when) for i in range(3)])
+    service(app)
+    wait_until(lambda: count_processed_cases(app) == (3, 3, 3), "the first three mails")
+
+    # a crash while the service sits in IDLE
+    dovecot.kill()
+    dovecot.restart()
+    inbox(dovecot, [(application(i), when) for i in range(3, 5)])
+    wait_until(lambda: count_processed_cases(app) == (5, 5, 5), "mail after the first crash")
+
+    # a crash in the middle of fetching a run of batches
+    inbox(dovecot, [(application(i), when) for i in range(5, 25)])
+    wait_until(lambda: count(app, RawMessage) > 5, "the fetch to begin", timeout=20)
+    dovecot.kill()
+    dovecot.restart()
+    inbox(dovecot, [(application(i), when) for i in range(25, 28)])
+    wait_until(lambda: count_processed_cases(app) == (28, 28, 28), "every mail after the second crash")
+
+    with app.context.factory() as s:
+        per_message = s.execute(
+            select(MessageLocation.uid, func.count()).group_by(MessageLocation.uid)
+        ).all()
+        assert all(n == 1 for _, n in per_message)
+        assert len(per_message) == 28
+    wait_until(lambda: all(KEYWORD in f for f in dovecot.flags().values()), "every ack")
+
+
+# -- the command line ------------------------------------------------------------
+
+
+def run_cli(settings_path, *commands: str, env_password: str | None = "secret"):
+    """Run ``pulje-intake --config X COMMAND`` once per command, side by side (each
+    start-up costs a second or two); return the finished processes in order."""
+    env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
+    if env_password is not None:
+        env[PASSWORD_ENV] = env_password
+    procs = [subprocess.Popen([sys.executable, "-m", "intake.cli", "--config", str(settings_path),
+                               command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for command in commands]
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return done
+
+
+def settings_file(workdir, db_url, dovecot, **options):
+    from conftest import write_settings
+
+    return write_settings(workdir, db_url, "", imap_source_toml(dovecot, **options))
+
+
+def assert_one_line_error(proc, *needles: str) -> None:
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_cli_check_and_poll_with_good_settings(workdir, db_url, dovecot):
+    inbox(dovecot, demo_inbox()[:2])
+    path = settings_file(workdir, db_url, dovecot)
+    check, poll = run_cli(path, "check", "poll")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"imap 127.0.0.1:{dovecot.port} login ok, INBOX: 2 messages" in check.stdout
+    assert poll.returncode == 0, poll.stdout + poll.stderr
+    assert "imap:pulje: 2 new, 2 stored" in poll.stdout
+
+
+def test_cli_wrong_password_exits_1_with_one_line(workdir, db_url, dovecot):
+    path = settings_file(workdir, db_url, dovecot)
+    check, poll = run_cli(path, "check", "poll", env_password="wrong")
+    assert check.returncode == 1
+    assert "Traceback" not in check.stdout + check.stderr
+    fails = [line for line in check.stdout.splitlines() if line.startswith("[FAIL]")]
+    assert len(fails) == 1 and "refused the login of 'pulje'" in fails[0], check.stdout
+    assert poll.returncode == 1
+    assert_one_line_error(poll, "source 'pulje'", "refused the login")
+
+
+def test_cli_unreachable_server_exits_75_with_one_line(workdir, db_url, dovecot):
+    path = settings_file(workdir, db_url, dovecot, port=free_port())
+    check, poll = run_cli(path, "check", "poll")
+    assert check.returncode == 75
+    assert "Traceback" not in check.stdout + check.stderr
+    fails = [line for line in check.stdout.splitlines() if line.startswith("[FAIL]")]
+    assert len(fails) == 1 and "unreachable" in fails[0], check.stdout
+    assert poll.returncode == 75
+    assert_one_line_error(poll, "temporary failure", "unreachable")
+
+
+def test_cli_bad_settings_exit_1_naming_file_and_key(workdir, db_url, dovecot):
+    path = settings_file(workdir, db_url, dovecot, port="abc")
+    check, poll = run_cli(path, "check", "poll")
+    assert check.returncode == 1
+    assert "Traceback" not in check.stdout + check.stderr
+    assert str(path) in check.stdout and "sources[0].port" in check.stdout, check.stdout
+    assert poll.returncode == 1
+    assert_one_line_error(poll, str(path), "sources[0].port", "expected int")
