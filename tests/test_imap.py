@@ -7,18 +7,21 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
-from dovecot import PASSWORD_ENV, free_port, imap_source_toml, to_crlf
 from sqlalchemy import func, select
 
+from intake.errors import TemporaryFailure
 from intake.samples import demo_mail, make_mail, minimal_pdf
 from intake.service import Service, poll_once
 from intake.sources.imap import ImapSource
 from store.models import Case, MessageLocation, MessageState, RawMessage
+from tests.conftest import write_settings
+from tests.dovecot import PASSWORD_ENV, free_port, imap_source_toml, to_crlf
 
-pytest_plugins = ["imap_fixtures"]
+pytest_plugins = ["tests.imap_fixtures"]
 pytestmark = pytest.mark.imap
 
 KEYWORD = "$PuljeIntake"
@@ -267,6 +270,64 @@ def test_service_survives_server_crash_without_losing_or_duplicating(imap_app, d
     wait_until(lambda: all(KEYWORD in f for f in dovecot.flags().values()), "every ack")
 
 
+def waiting(src: ImapSource, stop: threading.Event, timeout: float):
+    """Run ``src.wait`` in a thread; the result dict gets "error" if it raised."""
+    result: dict = {}
+
+    def run():
+        try:
+            src.wait(stop, timeout)
+        except Exception as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_wait_reissues_idle_and_returns_on_timeout_or_stop(imap_app, dovecot, monkeypatch):
+    src = ImapSource(imap_app(idle_renew_seconds=0.5).settings.sources[0])
+    idles = []
+    real = src._idle_until
+    monkeypatch.setattr(src, "_idle_until", lambda *a: idles.append(1) or real(*a))
+    stop = threading.Event()
+    src.wait(stop, 1.6)  # no mail: several IDLE commands, then the timeout
+    assert len(idles) >= 3
+    assert src.select("INBOX") > 0  # the connection is still in a usable state
+
+    thread, result = waiting(src, stop, 300)
+    wait_until(lambda: len(idles) >= 5, "a new IDLE")
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive() and "error" not in result
+    src.close()
+
+
+def test_wait_returns_when_mail_arrives(imap_app, dovecot):
+    src = ImapSource(imap_app().settings.sources[0])
+    src.select("INBOX")
+    assert list(src.fetch_new("INBOX", 0, set)) == []
+    thread, result = waiting(src, threading.Event(), 300)
+    inbox(dovecot, [(application(1), dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC))])
+    thread.join(20)
+    assert not thread.is_alive() and "error" not in result
+    src.close()
+
+
+def test_wait_raises_when_the_server_dies_during_idle(imap_app, dovecot, monkeypatch):
+    src = ImapSource(imap_app().settings.sources[0])
+    entered = threading.Event()
+    real = src._idle_until
+    monkeypatch.setattr(src, "_idle_until", lambda *a: entered.set() or real(*a))
+    thread, result = waiting(src, threading.Event(), 300)
+    assert entered.wait(10)
+    dovecot.kill()
+    thread.join(20)
+    assert not thread.is_alive()
+    assert isinstance(result.get("error"), TemporaryFailure), result
+    src.close()  # quiet on a dead connection
+
+
 # -- the command line ------------------------------------------------------------
 
 
@@ -287,8 +348,6 @@ def run_cli(settings_path, *commands: str, env_password: str | None = "secret"):
 
 
 def settings_file(workdir, db_url, dovecot, **options):
-    from conftest import write_settings
-
     return write_settings(workdir, db_url, "", imap_source_toml(dovecot, **options))
 
 
