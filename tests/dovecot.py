@@ -31,7 +31,7 @@ listen = 127.0.0.1
 base_dir = {dir}/run
 state_dir = {dir}/state
 log_path = {dir}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 # tests try wrong passwords on purpose: no 2 s delay, no growing per-IP penalty
@@ -63,7 +63,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -100,10 +101,14 @@ def to_crlf(raw: bytes) -> bytes:
 class Dovecot:
     """One Dovecot instance in ``root`` listening on 127.0.0.1:``port``, user pulje/secret."""
 
-    def __init__(self, root: Path, port: int | None = None):
+    def __init__(self, root: Path, port: int | None = None, tls: bool = False):
         self.root = Path(root)
         self.port = port or free_port()
         self.host = "127.0.0.1"
+        # with tls: STARTTLS on ``port``, implicit TLS on ``tls_port``, and a
+        # self-signed certificate for 127.0.0.1 in ``cert`` (trust it via SSL_CERT_FILE)
+        self.tls_port = free_port() if tls else 0
+        self.cert: Path | None = self._make_certificate() if tls else None
         self.user, self.password = USER, PASSWORD
         self.proc: subprocess.Popen | None = None
         self._write_config()
@@ -125,11 +130,25 @@ class Dovecot:
         users = self.root / "users"
         users.write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n", encoding="utf-8")
         users.chmod(0o644)
+        ssl = "ssl = no"
+        if self.cert is not None:
+            ssl = f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{self.root / 'key.pem'}"
         self.config = self.root / "dovecot.conf"
         self.config.write_text(CONFIG.format(
-            dir=self.root, port=self.port, internal_user=internal, internal_group=groups[0],
+            dir=self.root, port=self.port, tls_port=self.tls_port, ssl=ssl, internal_user=internal, internal_group=groups[0],
             login_user=login, mail_user=mail, mail_group=groups[1],
         ), encoding="utf-8")
+
+    def _make_certificate(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        cert, key = self.root / "cert.pem", self.root / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+            check=True, capture_output=True,
+        )
+        return cert
 
     @property
     def maildir(self) -> Path:

@@ -22,6 +22,17 @@ def dovecot(workdir, monkeypatch):
 
 
 @pytest.fixture
+def dovecot_tls(workdir, monkeypatch):
+    """A Dovecot with a self-signed certificate: STARTTLS on ``port``, TLS on ``tls_port``."""
+    if dovecot_binary() is None:
+        pytest.skip("dovecot is not installed (Debian: apt-get install dovecot-imapd)")
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    server = Dovecot(workdir / "dovecot-tls", tls=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def imap_app(make_app, dovecot):
     """Build an App whose only source is the test Dovecot: ``imap_app(**source_options)``."""
     def _make(extra: str = "", **options):

@@ -9,13 +9,15 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from intake.errors import TemporaryFailure
+from intake.errors import ConfigError, TemporaryFailure
 from intake.samples import demo_mail, make_mail, minimal_pdf
 from intake.service import Service, poll_once
+from intake.settings import parse_settings
 from intake.sources.imap import ImapSource
 from store.models import Case, MessageLocation, MessageState, RawMessage
 from tests.conftest import write_settings
@@ -326,6 +328,39 @@ def test_wait_raises_when_the_server_dies_during_idle(imap_app, dovecot, monkeyp
     assert not thread.is_alive()
     assert isinstance(result.get("error"), TemporaryFailure), result
     src.close()  # quiet on a dead connection
+
+
+def test_tls_and_starttls_with_a_trusted_certificate(make_app, dovecot_tls, monkeypatch):
+    # the certificate is self-signed: trust it the way OpenSSL lets an operator do it
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot_tls.cert))
+    inbox(dovecot_tls, [(application(1), dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC))])
+    app = make_app(sources=imap_source_toml(dovecot_tls, name="tls", security="tls",
+                                            port=dovecot_tls.tls_port)
+                   + imap_source_toml(dovecot_tls, name="starttls", security="starttls"))
+    report = poll_once(app)
+    assert report.fetched["imap:tls"].stored == 1
+    assert report.fetched["imap:starttls"].duplicates == 1
+    assert count(app, RawMessage) == 1 and count(app, Case) == 1
+
+
+def test_untrusted_certificate_and_missing_starttls_are_config_errors(make_app, dovecot_tls,
+                                                                       dovecot, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    app = make_app(sources=imap_source_toml(dovecot_tls, name="tls", security="tls",
+                                            port=dovecot_tls.tls_port)
+                   + imap_source_toml(dovecot, name="nostarttls", security="starttls"))
+    untrusted, plain_only = (ImapSource(cfg) for cfg in app.settings.sources)
+    with pytest.raises(ConfigError, match="source 'tls'.*certificate"):
+        untrusted.check()
+    with pytest.raises(ConfigError, match="source 'nostarttls'.*STARTTLS"):
+        plain_only.check()
+
+
+@pytest.mark.parametrize("key", ["fetch_batch", "slice_bytes", "timeout_seconds"])
+def test_sizes_and_timeouts_must_be_positive(key):
+    source = {"type": "imap", "host": "h", "username": "u", "password_env": "X", key: 0}
+    with pytest.raises(ConfigError, match=rf"^s\.toml: sources\[0\]\.{key}: must be"):
+        parse_settings({"sources": [source]}, "s.toml", Path("."))
 
 
 # -- the command line ------------------------------------------------------------
