@@ -202,6 +202,9 @@ def _source(t: _Table, base: Path, index: int):
     folders = t.get("folders", list, ["INBOX"])
     if not folders or not all(isinstance(f, str) for f in folders):
         raise t._err("folders", "expected a non-empty list of folder names")
+    if ack == "move" and move_to in folders:
+        # moved mail would be fetched from there and moved again, for ever
+        raise t._err("move_to", f"must not be one of the folders mail is taken from, got {move_to!r}")
     renew = t.get("idle_renew_seconds", float, 25 * 60.0)
     if not 0 < renew < 29 * 60:
         raise t._err("idle_renew_seconds", "must be above 0 and below 1740 (RFC 2177: 29 minutes)")
