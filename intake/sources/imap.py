@@ -70,8 +70,9 @@ def _peer_closed(sock: socket.socket) -> bool:
     TCP socket itself, under any TLS layer.
     """
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        if not readable:
+        poller = select.poll()  # unlike select(), fine with descriptors above 1024
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(0):
             return False
         return socket.socket.recv(sock, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except (BlockingIOError, InterruptedError):
@@ -261,8 +262,12 @@ class ImapSource:
                     yield self._fetch_whole(client, folder, uidvalidity, group, meta)
 
     def _fetched(self, folder: str, uidvalidity: int, uid: int, meta: dict, raw: bytes) -> Fetched:
-        return Fetched(self.account, folder, uidvalidity, str(uid),
-                       _utc(meta[b"INTERNALDATE"]), raw)
+        internaldate = meta.get(b"INTERNALDATE")
+        if internaldate is None:  # never seen from a real server; better late than lost
+            log.warning("%s/%s: UID %d has no INTERNALDATE; using the time of fetching",
+                        self.account, folder, uid)
+            internaldate = dt.datetime.now(dt.UTC)
+        return Fetched(self.account, folder, uidvalidity, str(uid), _utc(internaldate), raw)
 
     def _fetch_whole(self, client: IMAPClient, folder: str, uidvalidity: int,
                      uids: list[int], meta: dict) -> list[Fetched]:
