@@ -19,6 +19,7 @@ from intake.samples import demo_mail, make_mail, minimal_pdf
 from intake.service import Service, poll_once
 from intake.settings import parse_settings
 from intake.sources.imap import ImapSource
+from store import repository as repo
 from store.models import Case, MessageLocation, MessageState, RawMessage
 from tests.conftest import write_settings
 from tests.dovecot import PASSWORD_ENV, free_port, imap_source_toml, to_crlf
@@ -149,8 +150,12 @@ def test_uidvalidity_change_stores_and_routes_nothing_twice(imap_app, dovecot):
 
     dovecot.delete_folder(folder)
     dovecot.create_folder(folder)
+    after = dovecot.uidvalidity(folder)
+    assert after != before
+    assert poll_once(app).fetched["imap:pulje"].seen == 0  # recreated, still empty
+    with app.context.factory() as s:
+        assert repo.folder_state(s, "imap:pulje", folder).uidvalidity == after
     inbox(dovecot, mails, folder)
-    assert dovecot.uidvalidity(folder) != before
 
     report = poll_once(app)
     stats = report.fetched["imap:pulje"]
@@ -354,6 +359,13 @@ def test_untrusted_certificate_and_missing_starttls_are_config_errors(make_app, 
         untrusted.check()
     with pytest.raises(ConfigError, match="source 'nostarttls'.*STARTTLS"):
         plain_only.check()
+
+
+def test_move_to_must_not_be_a_source_folder():
+    source = {"type": "imap", "host": "h", "username": "u", "password_env": "X",
+              "folders": ["INBOX", "Behandlet"], "ack": "move", "move_to": "Behandlet"}
+    with pytest.raises(ConfigError, match=r"^s\.toml: sources\[0\]\.move_to: must not be"):
+        parse_settings({"sources": [source]}, "s.toml", Path("."))
 
 
 @pytest.mark.parametrize("key", ["fetch_batch", "slice_bytes", "timeout_seconds"])
