@@ -30,10 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the Dovecot helper is a plain module there
+
+from dovecot import PASSWORD, PASSWORD_ENV, USER, Dovecot, dovecot_binary, to_crlf  # noqa: E402
 
 from intake.settings import ImapSourceSettings  # noqa: E402
 from intake.sources.imap import ImapSource  # noqa: E402
-from tests.dovecot import PASSWORD, PASSWORD_ENV, USER, Dovecot, dovecot_binary, to_crlf  # noqa: E402
 
 
 def make_message(i: int, size: int) -> bytes:

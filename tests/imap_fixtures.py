@@ -1,13 +1,12 @@
 """Pytest plugin: a real Dovecot per test, and settings for an IMAP source pointing at it.
 
-Load it with ``pytest_plugins = ["tests.imap_fixtures"]`` in a test module.
+Load it with ``pytest_plugins = ["imap_fixtures"]`` in a test module.
 """
 
 from __future__ import annotations
 
 import pytest
-
-from tests.dovecot import PASSWORD, PASSWORD_ENV, Dovecot, dovecot_binary, imap_source_toml
+from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, dovecot_binary, imap_source_toml
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import write_settings
+from dovecot import PASSWORD_ENV, free_port, imap_source_toml, to_crlf
 from sqlalchemy import func, select
 
 from intake.errors import ConfigError, TemporaryFailure
@@ -21,10 +23,8 @@ from intake.settings import parse_settings
 from intake.sources.imap import ImapSource
 from store import repository as repo
 from store.models import Case, MessageLocation, MessageState, RawMessage
-from tests.conftest import write_settings
-from tests.dovecot import PASSWORD_ENV, free_port, imap_source_toml, to_crlf
 
-pytest_plugins = ["tests.imap_fixtures"]
+pytest_plugins = ["imap_fixtures"]
 pytestmark = pytest.mark.imap
 
 KEYWORD = "$PuljeIntake"
