@@ -101,7 +101,8 @@ def to_crlf(raw: bytes) -> bytes:
 class Dovecot:
     """One Dovecot instance in ``root`` listening on 127.0.0.1:``port``, user pulje/secret."""
 
-    def __init__(self, root: Path, port: int | None = None, tls: bool = False):
+    def __init__(self, root: Path, port: int | None = None, tls: bool = False,
+                 extra_config: str = ""):
         self.root = Path(root)
         self.port = port or free_port()
         self.host = "127.0.0.1"
@@ -109,6 +110,7 @@ class Dovecot:
         # self-signed certificate for 127.0.0.1 in ``cert`` (trust it via SSL_CERT_FILE)
         self.tls_port = free_port() if tls else 0
         self.cert: Path | None = self._make_certificate() if tls else None
+        self.extra_config = extra_config  # appended to dovecot.conf, e.g. imap_capability
         self.user, self.password = USER, PASSWORD
         self.proc: subprocess.Popen | None = None
         self._write_config()
@@ -137,7 +139,7 @@ class Dovecot:
         self.config.write_text(CONFIG.format(
             dir=self.root, port=self.port, tls_port=self.tls_port, ssl=ssl, internal_user=internal, internal_group=groups[0],
             login_user=login, mail_user=mail, mail_group=groups[1],
-        ), encoding="utf-8")
+        ) + self.extra_config + "\n", encoding="utf-8")
 
     def _make_certificate(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -10,25 +10,36 @@ from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, dovecot_binary, imap_source
 
 
 @pytest.fixture
-def dovecot(workdir, monkeypatch):
-    """A running Dovecot in ``workdir/dovecot``; stopped (whole process group) afterwards."""
+def start_dovecot(workdir, monkeypatch):
+    """Start Dovecots in ``workdir``: ``start_dovecot(name, tls=False, extra_config="")``.
+
+    Every server started is stopped (its whole process group) after the test.
+    """
     if dovecot_binary() is None:
         pytest.skip("dovecot is not installed (Debian: apt-get install dovecot-imapd)")
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-    server = Dovecot(workdir / "dovecot").start()
-    yield server
-    server.stop()
+    servers: list[Dovecot] = []
+
+    def _start(name: str = "dovecot", **options) -> Dovecot:
+        server = Dovecot(workdir / name, **options)
+        servers.append(server)
+        return server.start()
+
+    yield _start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture
-def dovecot_tls(workdir, monkeypatch):
+def dovecot(start_dovecot):
+    """A running Dovecot in ``workdir/dovecot``."""
+    return start_dovecot()
+
+
+@pytest.fixture
+def dovecot_tls(start_dovecot):
     """A Dovecot with a self-signed certificate: STARTTLS on ``port``, TLS on ``tls_port``."""
-    if dovecot_binary() is None:
-        pytest.skip("dovecot is not installed (Debian: apt-get install dovecot-imapd)")
-    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-    server = Dovecot(workdir / "dovecot-tls", tls=True).start()
-    yield server
-    server.stop()
+    return start_dovecot("dovecot-tls", tls=True)
 
 
 @pytest.fixture

@@ -123,6 +123,41 @@ def test_ack_move_empties_inbox_and_processes_once(imap_app, dovecot):
     assert dovecot.flags("INBOX") == {} and len(dovecot.flags("Behandlet")) == 7
 
 
+# Dovecot's own list without MOVE (and without UIDPLUS / IDLE), as older servers answer
+OLD_SERVER = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT UNSELECT CHILDREN NAMESPACE LITERAL+"
+
+
+@pytest.mark.parametrize("uidplus", [True, False], ids=["uidplus", "no-uidplus"])
+def test_move_without_move_capability_copies_and_deletes(make_app, start_dovecot, uidplus):
+    caps = OLD_SERVER + (" UIDPLUS" if uidplus else "")
+    server = start_dovecot(extra_config=f"imap_capability = {caps}")
+    server.create_folder("Behandlet")
+    uids = inbox(server, demo_inbox())
+    app = make_app(sources=imap_source_toml(server, ack="move", move_to="Behandlet"))
+    assert sum(poll_once(app).processed.values()) == 6
+    moved = server.flags("Behandlet")
+    assert len(moved) == 6 and all("\\Seen" not in f for f in moved.values())
+    left = server.flags("INBOX")
+    if uidplus:  # UID EXPUNGE removed exactly ours
+        assert left == {}
+    else:  # a plain EXPUNGE could remove others' mail too: ours stay, flagged \Deleted
+        assert set(left) == set(uids) and all("\\Deleted" in f for f in left.values())
+    assert sum(poll_once(app).processed.values()) == 0
+    assert count(app, RawMessage) == 6
+
+
+def test_without_idle_wait_just_sleeps(make_app, start_dovecot, monkeypatch):
+    server = start_dovecot(extra_config=f"imap_capability = {OLD_SERVER} UIDPLUS")
+    src = ImapSource(make_app(sources=imap_source_toml(server)).settings.sources[0])
+    assert src.select("INBOX") > 0
+    assert not src._connect().has_capability("IDLE")
+    idles = []
+    monkeypatch.setattr(src, "_idle_until", lambda *a: idles.append(a))
+    src.wait(threading.Event(), 0.2)  # returns after the timeout, never sends IDLE
+    assert idles == []
+    src.close()
+
+
 def test_same_mail_in_two_folders_is_one_message_one_case(imap_app, dovecot):
     dovecot.create_folder("Kopi")
     raw, when = application(1), dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC)
