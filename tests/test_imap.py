@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import write_settings
 from dovecot import PASSWORD_ENV, free_port, imap_source_toml, to_crlf
+from imapclient import IMAPClient
 from sqlalchemy import func, select
 
 from intake.errors import ConfigError, TemporaryFailure
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.imap
 
 KEYWORD = "$PuljeIntake"
 APPLICATION = "Ansøgning – Pulje til sociale viceværter"
-CPH = dt.timezone(dt.timedelta(hours=2))  # Copenhagen summer time, as the server might say
 
 
 def inbox(dovecot, mails, folder="INBOX"):
@@ -42,7 +42,7 @@ def demo_inbox():
     return [(to_crlf(m.raw), m.received) for m in demo_mail()]
 
 
-def application(i: int, size_pad: int = 0) -> bytes:
+def application(i: int) -> bytes:
     """An application from organisation ``i`` (each its own sender, so each its own case)."""
     return to_crlf(make_mail(
         APPLICATION, sender=f"Org {i} <kontakt@org{i}.dk>", domain=f"org{i}.dk",
@@ -51,6 +51,7 @@ def application(i: int, size_pad: int = 0) -> bytes:
 
 
 def count(app, model) -> int:
+    """Rows of ``model`` in the app's database."""
     with app.context.factory() as s:
         return s.scalar(select(func.count()).select_from(model))
 
@@ -71,7 +72,7 @@ def wait_until(condition, what: str, timeout: float = 20.0) -> None:
     while time.monotonic() < deadline:
         if condition():
             return
-        time.sleep(0.05)
+        time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -201,7 +202,7 @@ def test_uidvalidity_change_stores_and_routes_nothing_twice(imap_app, dovecot):
     assert poll_once(app).fetched["imap:pulje"].seen == 0
 
 
-def test_large_message_fetched_in_slices_is_byte_identical(imap_app, dovecot):
+def test_large_message_fetched_in_slices_is_byte_identical(imap_app, dovecot, monkeypatch):
     payload = os.urandom(3 * 1024 * 1024)
     raw = to_crlf(make_mail(APPLICATION, attachments=[
         ("Ansøgningsskema.pdf", minimal_pdf(), "application/pdf"),
@@ -212,7 +213,19 @@ def test_large_message_fetched_in_slices_is_byte_identical(imap_app, dovecot):
     inbox(dovecot, [(small, when), (raw, when), (application(3), when)])
     app = imap_app(slice_bytes=256 * 1024, fetch_batch=2)
     assert len(raw) > 16 * 256 * 1024
+    # watch (and pass through) every FETCH answer: none may carry more than a slice
+    answered = []
+    real_fetch = IMAPClient.fetch
+
+    def fetch_and_measure(self, messages, data, *args, **kwargs):
+        result = real_fetch(self, messages, data, *args, **kwargs)
+        answered.append(sum(len(v) for d in result.values() for k, v in d.items()
+                            if isinstance(k, bytes) and k.startswith(b"BODY[]")))
+        return result
+
+    monkeypatch.setattr(IMAPClient, "fetch", fetch_and_measure)
     report = poll_once(app)
+    assert max(answered) <= 256 * 1024 and sum(answered) >= len(raw)
     assert report.fetched["imap:pulje"].stored == 3
     with app.context.factory() as s:
         big = s.scalar(select(RawMessage).where(RawMessage.size == len(raw)))
