@@ -5,6 +5,8 @@ Load it with ``pytest_plugins = ["imap_fixtures"]`` in a test module.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, dovecot_binary, imap_source_toml
 
@@ -39,6 +41,8 @@ def dovecot(start_dovecot):
 @pytest.fixture
 def dovecot_tls(start_dovecot):
     """A Dovecot with a self-signed certificate: STARTTLS on ``port``, TLS on ``tls_port``."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: no test certificate")
     return start_dovecot("dovecot-tls", tls=True)
 
 
