@@ -285,6 +285,7 @@ class ImapSource:
                       uid: int, meta: dict) -> Fetched | None:
         """Fetch one large message in ``slice_bytes`` pieces; None if it vanished."""
         step = self.cfg.slice_bytes
+        size = int(meta.get(b"RFC822.SIZE") or 0)
         buf = bytearray()
         while True:
             data = client.fetch([uid], [f"BODY.PEEK[]<{len(buf)}.{step}>"])
@@ -292,7 +293,9 @@ class ImapSource:
             if piece is None:
                 return None
             buf += piece
-            if len(piece) < step:  # a short (or empty) slice is the end of the message
+            # the end: an empty slice, or a short one once RFC822.SIZE is reached (some
+            # servers only estimate that size, so it alone cannot end the loop)
+            if not piece or (len(piece) < step and len(buf) >= size):
                 break
         log.debug("%s/%s: UID %d fetched in slices, %d bytes", self.account, folder, uid, len(buf))
         return self._fetched(folder, uidvalidity, uid, meta, bytes(buf))
