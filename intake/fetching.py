@@ -39,6 +39,7 @@ def fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
     uidvalidity = source.select(folder)
     with transaction(factory) as s:
         state = repo.folder_state(s, source.account, folder)
+        known_uidvalidity = state.uidvalidity if state is not None else None
         last_uid = 0
         if state is not None:
             if state.uidvalidity == uidvalidity:
@@ -69,6 +70,13 @@ def fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
                     last_uid = max(last_uid, int(fetched.uid))
             repo.save_folder_state(s, source.account, folder, uidvalidity, last_uid, now())
         _ack(source, folder, uidvalidity, uids, factory, now, stats)
+    if known_uidvalidity != uidvalidity:
+        # an empty (or recreated, still empty) folder: remember its UIDVALIDITY now,
+        # or every pass would warn about the same change again
+        with transaction(factory) as s:
+            current = repo.folder_state(s, source.account, folder)
+            if current is None or current.uidvalidity != uidvalidity:
+                repo.save_folder_state(s, source.account, folder, uidvalidity, last_uid, now())
 
 
 def _ack(source: Source, folder: str, uidvalidity: int, uids: list[str],

@@ -46,12 +46,20 @@ def process(app: App) -> Counter:
 
 
 def poll_once(app: App) -> PollReport:
-    """Fetch from every source once, then process; raise TemporaryFailure if a source failed."""
+    """Fetch from every source once, then process.
+
+    Raise ConfigError if a source's settings are wrong (bad password, missing
+    folder), else TemporaryFailure if a source could not be reached.
+    """
     report = PollReport()
+    config_errors: list[str] = []
     for source in app.make_sources():
         try:
             report.fetched[source.account] = fetch_all(source, app.context.factory, app.context.now)
-        except (TemporaryFailure, ConfigError) as exc:
+        except ConfigError as exc:  # a wrong password or folder: retrying will not help
+            report.failures[source.account] = str(exc)
+            config_errors.append(str(exc))
+        except TemporaryFailure as exc:
             report.failures[source.account] = str(exc)
         except OSError as exc:
             report.failures[source.account] = f"{type(exc).__name__}: {exc}"
@@ -62,6 +70,8 @@ def poll_once(app: App) -> PollReport:
         job()
     if report.failures:
         print(report)
+        if config_errors:  # exit 1, not 75: cron must not keep retrying a wrong password
+            raise ConfigError(config_errors[0])
         first = next(iter(report.failures.values()))
         raise TemporaryFailure(f"{len(report.failures)} source(s) failed; first: {first}")
     return report

@@ -204,9 +204,22 @@ def _source(t: _Table, base: Path, index: int):
     folders = t.get("folders", list, ["INBOX"])
     if not folders or not all(isinstance(f, str) for f in folders):
         raise t._err("folders", "expected a non-empty list of folder names")
+    if ack == "move" and move_to in folders:
+        # moved mail would be fetched from there and moved again, for ever
+        raise t._err("move_to", f"must not be one of the folders mail is taken from, got {move_to!r}")
     renew = t.get("idle_renew_seconds", float, 25 * 60.0)
     if not 0 < renew < 29 * 60:
         raise t._err("idle_renew_seconds", "must be above 0 and below 1740 (RFC 2177: 29 minutes)")
+    # zero or negative sizes would make the fetch loop spin without progress
+    fetch_batch = t.get("fetch_batch", int, 50)
+    if fetch_batch < 1:
+        raise t._err("fetch_batch", f"must be at least 1, got {fetch_batch}")
+    slice_bytes = t.get("slice_bytes", int, 1024 * 1024)
+    if slice_bytes < 4096:
+        raise t._err("slice_bytes", f"must be at least 4096, got {slice_bytes}")
+    timeout = t.get("timeout_seconds", float, 30.0)
+    if timeout <= 0:
+        raise t._err("timeout_seconds", f"must be above 0, got {timeout}")
     return ImapSourceSettings(
         name=name,
         host=t.get("host", str),
@@ -222,9 +235,9 @@ def _source(t: _Table, base: Path, index: int):
         idle=t.get("idle", bool, True),
         poll_interval_seconds=t.get("poll_interval_seconds", float, 60.0),
         idle_renew_seconds=renew,
-        timeout_seconds=t.get("timeout_seconds", float, 30.0),
-        fetch_batch=t.get("fetch_batch", int, 50),
-        slice_bytes=t.get("slice_bytes", int, 1024 * 1024),
+        timeout_seconds=timeout,
+        fetch_batch=fetch_batch,
+        slice_bytes=slice_bytes,
         reconnect_max_seconds=t.get("reconnect_max_seconds", float, 300.0),
     )
 
