@@ -50,6 +50,7 @@ from parsers.fieldmap import FieldMap, FormField
 
 _LEFT_MARGIN_SLACK = 30.0  # a label starts this close to the leftmost text of its page
 _VALUE_GAP = 8.0  # a value beside a label is set apart by more than a space
+_RAW_LIMIT = 300  # characters of a bad value quoted back in a problem
 
 
 @dataclass
@@ -197,7 +198,7 @@ def _store(reading: FormReading, f: FormField, raw: str, source: str, *, from_pr
         value = _choice(f, raw) if f.type == "choice" else normalize.normalize(f.type, raw)
     except ValueError as exc:
         code = getattr(exc, "code", "field_malformed")
-        reading.problem(code, f.key, label=f.label, raw=raw, reason=str(exc))
+        reading.problem(code, f.key, label=f.label, raw=raw[:_RAW_LIMIT], reason=str(exc))
         return
     reading.values[f.key] = {"value": value, "raw": raw, "source": source}
 

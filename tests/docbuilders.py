@@ -67,11 +67,18 @@ def _fm(fieldmap: FieldMap | None) -> FieldMap:
     return fieldmap or load_fieldmap()
 
 
+_TEMPLATES: dict[tuple[str, str], bytes] = {}
+
+
 def template_pdf(fieldmap: FieldMap | None = None) -> bytes:
-    """The empty official application form."""
+    """The empty official application form (made once per field map: embedding fonts takes time)."""
     from intake.templates import application_form_pdf
 
-    return application_form_pdf(_fm(fieldmap))
+    fm = _fm(fieldmap)
+    key = ("pdf", fm.name)
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = application_form_pdf(fm)
+    return _TEMPLATES[key]
 
 
 def _pdf_values(values: dict[str, str], fm: FieldMap) -> dict[str, str]:
@@ -186,9 +193,10 @@ def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None =
 
 
 def draw_form_text(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None,
-                   *, font: str = "Helvetica") -> bytes:
+                   *, font: str = "Helvetica", choice_as_text: bool = False) -> bytes:
     """A different, plain layout: each label then its value on the same line (long texts
-    wrapped onto the following lines), drawn with reportlab text only."""
+    wrapped onto the following lines), drawn with reportlab text only. With
+    ``choice_as_text`` the chosen option is written out in words (as in a Word document)."""
     from reportlab.pdfgen import canvas
 
     fm = _fm(fieldmap)
@@ -201,8 +209,9 @@ def draw_form_text(values: dict[str, str] | None = None, fieldmap: FieldMap | No
     y -= 30
     for f in fm.fields:
         text = values.get(f.key, "")
-        if f.type == "choice":
-            text = ""  # a print shows a tick, not a word
+        if f.type == "choice":  # a print shows a tick, not a word, unless typed out
+            chosen = [o.label for o in f.options if o.export == text]
+            text = chosen[0] if choice_as_text and chosen else ""
         lines = _wrap(text, font, 10, 330) if text else [""]
         if y - 14 * len(lines) < 50:
             c.showPage()
@@ -278,7 +287,10 @@ def _budget_workbook(values: dict | None, fieldmap: FieldMap | None):
     from intake.templates import budget_template_xlsx
 
     fm = _fm(fieldmap)
-    wb = load_workbook(io.BytesIO(budget_template_xlsx(fm)))
+    key = ("xlsx", fm.name)
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = budget_template_xlsx(fm)
+    wb = load_workbook(io.BytesIO(_TEMPLATES[key]))
     ws = wb[fm.budget.sheet]
     values = SAMPLE_BUDGET if values is None else values
     return fm, wb, ws, values

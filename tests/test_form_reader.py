@@ -170,3 +170,31 @@ def test_truncated_filled_form_never_raises(template):
     for cut in (len(data) // 3, len(data) // 2, len(data) - 200):
         r = read(data[:cut])
         assert r.problems or r.values  # something useful either way, no exception
+
+
+def test_choice_typed_out_in_words_is_read():
+    r = read(d.draw_form_text({**d.SAMPLE_VALUES, "hire_type": "Forstaerkning"}, choice_as_text=True))
+    assert r.values["hire_type"]["value"] == "forstaerkning"
+    assert r.problems == []
+
+
+def test_label_inside_free_text_does_not_steal_a_value(template):
+    text = "Kommunen deltager.\rDato for opstart aftales senere.\rKommune Aarhus er med."
+    r = read(d.print_form({**d.SAMPLE_VALUES, "target_group": text}))
+    got = values(r)
+    assert got["municipality"] == "Aarhus"
+    assert got["signed_date"] == "2025-07-28"
+    assert words(got["target_group"]) == words(text.replace("\r", " "))
+
+
+def test_mangled_bytes_never_raise(template):
+    import random
+
+    data = bytearray(d.fill_form(template=template))
+    rng = random.Random(4)
+    for _ in range(15):
+        broken = bytearray(data)
+        for _ in range(40):
+            broken[rng.randrange(len(broken))] = rng.randrange(256)
+        r = read(bytes(broken))
+        assert r.method in ("fields", "text", None)
