@@ -30,7 +30,8 @@ field_needs_review          key         {"label": str, "reason": "printed_choice
                                         (a radio button in a print: a person looks)
 ==========================  ==========  ==============================================
 
-Reading by label (DESIGN.md): pdfplumber word positions with ``x_tolerance`` 3;
+Reading by label (DESIGN.md): pdfplumber word positions with ``x_tolerance`` 3,
+plus text typed onto the page as FreeText annotations (read with pypdf);
 a label is a line that starts with the label's words at the left margin; its
 value is the text to the right of it and the following lines until the next
 label or one of the map's ``stop_texts``. Pages are closed as soon as they are
@@ -121,7 +122,33 @@ def _read(data: bytes, fm: FieldMap, max_pages: int, reading: FormReading) -> No
             _store(reading, f, raw.get(f.pdf_field, ""), f"PDF field '{f.pdf_field}'", from_print=False)
         return
 
-    _read_text(data, fm, pages, reading)
+    _read_text(data, fm, pages, reading, _free_text_words(reader))
+
+
+def _free_text_words(reader) -> dict[int, list[dict]]:
+    """Text typed onto the page as FreeText annotations ("add text" / typewriter tools),
+    as words at the annotation's place, per page number. pdfplumber garbles their
+    UTF-16 contents, so pypdf reads them."""
+    out: dict[int, list[dict]] = {}
+    for number, page in enumerate(reader.pages, 1):
+        try:
+            annots = page.get("/Annots") or []
+            page_top = float(page.mediabox.top)
+            for ref in annots:
+                a = ref.get_object()
+                if a.get("/Subtype") != "/FreeText" or not a.get("/Contents"):
+                    continue
+                x0, y0, x1, y1 = (float(v) for v in a["/Rect"])
+                left, top = min(x0, x1), page_top - max(y0, y1)
+                text = str(a["/Contents"]).replace("\r\n", "\n").replace("\r", "\n")
+                for i, line in enumerate(t for t in text.split("\n") if t.strip()):
+                    out.setdefault(number, []).append({
+                        "text": line.strip(), "x0": left + 2, "x1": left + 2 + 5 * len(line),
+                        "top": top + 2 + 12 * i, "bottom": top + 12 + 12 * i,
+                    })
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # a malformed annotation is ignored, the page text still counts
+    return out
 
 
 def _version_from_metadata(reader) -> str | None:
@@ -250,7 +277,8 @@ def _lines_of(words: list[dict], page: int) -> list[_Line]:
     return out
 
 
-def _extract_lines(data: bytes, pages: int, reading: FormReading) -> tuple[list[_Line], int, bool] | None:
+def _extract_lines(data: bytes, pages: int, reading: FormReading, extra: dict[int, list[dict]]
+                   ) -> tuple[list[_Line], int, bool] | None:
     """All text lines, the character count and whether any page has images; None on failure."""
     import pdfplumber
 
@@ -264,7 +292,9 @@ def _extract_lines(data: bytes, pages: int, reading: FormReading) -> tuple[list[
                     chars += len(page.chars)
                     images = images or bool(page.images)
                     words = page.extract_words(x_tolerance=3, y_tolerance=3, keep_blank_chars=False)
-                    lines.extend(_lines_of(words, number))
+                    typed = extra.get(number, [])
+                    chars += sum(len(w["text"]) for w in typed)
+                    lines.extend(_lines_of(words + typed, number))
                 finally:
                     page.close()
     except Exception as exc:  # pdfminer raises many kinds; the cause is in args[0]
@@ -320,8 +350,9 @@ def _version_from_text(lines: list[_Line]) -> str | None:
     return None
 
 
-def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading) -> None:
-    extracted = _extract_lines(data, pages, reading)
+def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
+               typed: dict[int, list[dict]]) -> None:
+    extracted = _extract_lines(data, pages, reading, typed)
     if extracted is None:
         return
     lines, chars, images = extracted

@@ -13,6 +13,7 @@ Form (PDF)::
     print_form(values) -> bytes                    # "printed to PDF": labels and values drawn
                                                    #   as text at the template's positions
     draw_form_text(values) -> bytes                # a plain text layout "label  value" (reportlab)
+    annotate_form(values) -> bytes                 # empty fields, values typed on top as FreeText
     scan_pdf(pages=1) -> bytes                     # image-like pages, no characters at all
     encrypt_pdf(data, user_password="hemmelig") -> bytes
     many_pages_pdf(pages) -> bytes
@@ -151,21 +152,13 @@ def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None =
     """The form "printed to PDF": every printed word of the template and each value drawn as
     plain text where the template has its field. No fields, no ticks for radio buttons."""
     import pdfplumber
-    from pypdf import PdfReader
     from reportlab.pdfgen import canvas
 
     fm = _fm(fieldmap)
     values = SAMPLE_VALUES if values is None else values
     template = template_pdf(fm)
     font = _font()
-    # where the template puts each field: page index and rectangle
-    rects: dict[str, tuple[int, list[float]]] = {}
-    for i, page in enumerate(PdfReader(io.BytesIO(template)).pages):
-        for annot in page.get("/Annots") or []:
-            a = annot.get_object()
-            name = a.get("/T") or a.get("/Parent", {}).get("/T")
-            if name and name not in rects:
-                rects[str(name)] = (i, [float(x) for x in a["/Rect"]])
+    rects = _field_rects(template)  # where the template puts each field
     buf = io.BytesIO()
     with pdfplumber.open(io.BytesIO(template)) as pdf:
         c = canvas.Canvas(buf, pagesize=(float(pdf.pages[0].width), float(pdf.pages[0].height)))
@@ -223,6 +216,41 @@ def draw_form_text(values: dict[str, str] | None = None, fieldmap: FieldMap | No
         y -= 14 * len(lines) + 8
     c.showPage()
     c.save()
+    return buf.getvalue()
+
+
+def _field_rects(template: bytes) -> dict[str, tuple[int, list[float]]]:
+    from pypdf import PdfReader
+
+    rects: dict[str, tuple[int, list[float]]] = {}
+    for i, page in enumerate(PdfReader(io.BytesIO(template)).pages):
+        for annot in page.get("/Annots") or []:
+            a = annot.get_object()
+            name = a.get("/T") or a.get("/Parent", {}).get("/T")
+            if name and name not in rects:
+                rects[str(name)] = (i, [float(x) for x in a["/Rect"]])
+    return rects
+
+
+def annotate_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None) -> bytes:
+    """The official form with its fields left empty and the values typed on top as FreeText
+    annotations, as "add text" tools in PDF viewers do."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import FreeText
+
+    fm = _fm(fieldmap)
+    values = SAMPLE_VALUES if values is None else values
+    template = template_pdf(fm)
+    rects = _field_rects(template)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template)))
+    for key, text in values.items():
+        f = fm.field(key)
+        if f.type == "choice" or not text or f.pdf_field not in rects:
+            continue
+        page_no, (x0, y0, x1, y1) = rects[f.pdf_field]
+        writer.add_annotation(page_no, FreeText(text=text, rect=(x0, y0, x1, y1), font_size="10pt"))
+    buf = io.BytesIO()
+    writer.write(buf)
     return buf.getvalue()
 
 

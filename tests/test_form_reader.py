@@ -72,8 +72,8 @@ def test_reinforcement_radio(template):
     assert r.values["hire_type"]["value"] == "forstaerkning"
 
 
-@pytest.mark.parametrize("builder", [d.flatten_form, d.print_form, d.draw_form_text],
-                         ids=["flattened", "printed", "drawn"])
+@pytest.mark.parametrize("builder", [d.flatten_form, d.print_form, d.draw_form_text, d.annotate_form],
+                         ids=["flattened", "printed", "drawn", "typed-on-top"])
 def test_form_without_fields_is_read_by_label(builder):
     r = read(builder())
     assert r.method == "text"
