@@ -10,6 +10,8 @@ Stable API::
     FormReading.method   # "fields" | "text" | None
     FormReading.form_version  # "1.0" when the document names its version, else None
     FormReading.pages    # page count, None if unknown
+    FormReading.recognised  # True when our fields or labels were found (even if all empty):
+                            #   use it to pick the application form among several PDFs
 
 Problem codes and their params (Danish texts live in config/problems.da.toml):
 
@@ -63,6 +65,7 @@ class FormReading:
     method: str | None = None
     form_version: str | None = None
     pages: int | None = None
+    recognised: bool = False
 
     def problem(self, code: str, field: str | None = None, **params: Any) -> None:
         """Record a problem."""
@@ -116,6 +119,7 @@ def _read(data: bytes, fm: FieldMap, max_pages: int, reading: FormReading) -> No
     reading.form_version = _version_from_metadata(reader)
 
     raw = _field_values(reader, fm)
+    reading.recognised = bool(raw)
     if raw and any(v.strip() for v in raw.values()):
         reading.method = "fields"
         for f in fm.fields:
@@ -380,6 +384,7 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
     if not found:
         reading.problem("form_not_recognised", pages=pages)
         return
+    reading.recognised = True
 
     boundaries = set(taken)
     for i, line in enumerate(lines):

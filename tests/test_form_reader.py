@@ -125,6 +125,7 @@ def test_printed_form_with_missing_required_value():
 
 def test_empty_template_is_empty_not_a_scan(template):
     r = read(template)
+    assert r.recognised
     assert codes(r) == [("form_empty", None)]
     assert r.values == {}
 
@@ -157,6 +158,8 @@ def test_too_many_pages_are_not_parsed():
 def test_other_pdf_is_not_recognised():
     r = read(d.many_pages_pdf(2))
     assert codes(r) == [("form_not_recognised", None)]
+    assert not r.recognised
+    assert read(d.print_form()).recognised and read(d.fill_form()).recognised
 
 
 @pytest.mark.parametrize("data", [b"", b"%PDF-1.7\n garbage", b"not a pdf at all", b"%PDF-1.4\n" + b"\x00" * 500])
