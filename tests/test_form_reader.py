@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from parsers.fieldmap import load_fieldmap
 from parsers.form import read_application_form
@@ -201,3 +203,20 @@ def test_mangled_bytes_never_raise(template):
             broken[rng.randrange(len(broken))] = rng.randrange(256)
         r = read(bytes(broken))
         assert r.method in ("fields", "text", None)
+
+
+_NAME_CHARS = st.characters(whitelist_categories=("Lu", "Ll", "Nd"), whitelist_characters=" -.,/()&'",
+                            max_codepoint=0xFF)  # Latin-1: what Helvetica in the drawn fixtures can print
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(_NAME_CHARS, min_size=1, max_size=40).filter(str.strip),
+       st.text(_NAME_CHARS, min_size=1, max_size=40).filter(str.strip),
+       st.sampled_from([d.fill_form, d.flatten_form, d.print_form, d.draw_form_text, d.annotate_form]))
+def test_any_name_survives_every_way_of_sending_the_form(org, contact, builder):
+    r = read(builder({**d.SAMPLE_VALUES, "org_name": org, "contact_name": contact}))
+    for key, typed in (("org_name", org), ("contact_name", contact)):
+        got = r.values.get(key, {}).get("value")
+        assert got is not None, (key, r.problems)
+        assert got.split() == typed.split(), key
+    assert r.values["cvr"]["value"] == "29190003"
