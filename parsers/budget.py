@@ -27,7 +27,7 @@ code                       field                   params
 =========================  ======================  ==========================================
 budget_encrypted           None                    {}  (password-protected Office file)
 budget_is_pdf              None                    {}  (a budget sent as PDF: a person reads it)
-budget_unsupported         None                    {"type": detected type}
+budget_unsupported         None                    {"type": detected type, or "xlsb"}
 budget_corrupt             None                    {"error": exception class name}
 budget_too_many_cells      None                    {"cells": int, "max_cells": int}
 budget_not_recognised      None                    {}  (none of the budget lines found)
@@ -137,8 +137,16 @@ def _parse_ref(ref: str) -> tuple[int, int] | None:
 # --- loaders -----------------------------------------------------------------------
 
 
+class _Unsupported(Exception):
+    """A format we recognise but cannot read (e.g. Excel's binary .xlsb)."""
+
+
 def _load_xlsx(data: bytes, max_cells: int) -> _Book:
     from openpyxl import load_workbook
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        if "xl/workbook.bin" in zf.namelist():  # .xlsb looks like .xlsx from outside
+            raise _Unsupported("xlsb")
 
     # Count first, streaming, so a huge sheet is refused before it is built in memory.
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -321,6 +329,9 @@ def read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cell
         book = loader(data, max_cells)
     except _TooManyCells as exc:
         reading.problem("budget_too_many_cells", cells=exc.cells, max_cells=max_cells)
+        return reading
+    except _Unsupported as exc:
+        reading.problem("budget_unsupported", type=str(exc))
         return reading
     except Exception as exc:  # any library error on a broken file is "corrupt"
         reading.problem("budget_corrupt", error=type(exc).__name__)

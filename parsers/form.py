@@ -24,6 +24,8 @@ form_too_many_pages         None        {"pages": int, "max_pages": int}
 form_scanned                None        {"pages": int}  (no text: a scan or photo)
 form_empty                  None        {}  (the labels are there, every field empty)
 form_not_recognised         None        {"pages": int}  (text, but none of our labels)
+form_text_unreadable        None        {"pages": int}  (glyphs without letters: fonts
+                                        with no character map; a person reads it)
 field_missing               key         {"label": str}  (a required field is empty)
 field_malformed             key         {"label": str, "raw": str, "reason": str}
 cvr_check_digit             "cvr"       {"label": str, "raw": str, "reason": str}
@@ -288,12 +290,14 @@ def _extract_lines(data: bytes, pages: int, reading: FormReading, extra: dict[in
 
     lines: list[_Line] = []
     chars = 0
+    unmapped = 0
     images = False
     try:
         with pdfplumber.open(io.BytesIO(data), pages=list(range(1, pages + 1)), password="") as pdf:
             for number, page in enumerate(pdf.pages, 1):
                 try:
                     chars += len(page.chars)
+                    unmapped += sum(1 for ch in page.chars if ch.get("text", "").startswith("(cid:"))
                     images = images or bool(page.images)
                     words = page.extract_words(x_tolerance=3, y_tolerance=3, keep_blank_chars=False)
                     typed = extra.get(number, [])
@@ -307,6 +311,10 @@ def _extract_lines(data: bytes, pages: int, reading: FormReading, extra: dict[in
             reading.problem("form_encrypted")
         else:
             reading.problem("form_corrupt", error=type(cause).__name__)
+        return None
+    if chars and unmapped * 2 > chars:
+        # Fonts without a character map (some print drivers): glyphs but no letters.
+        reading.problem("form_text_unreadable", pages=pages)
         return None
     return lines, chars, images
 

@@ -15,6 +15,7 @@ Form (PDF)::
     draw_form_text(values) -> bytes                # a plain text layout "label  value" (reportlab)
     annotate_form(values) -> bytes                 # empty fields, values typed on top as FreeText
     scan_pdf(pages=1) -> bytes                     # image-like pages, no characters at all
+    unmapped_text_pdf() -> bytes                   # glyphs without letters ("(cid:NN)")
     encrypt_pdf(data, user_password="hemmelig") -> bytes
     many_pages_pdf(pages) -> bytes
 
@@ -270,6 +271,35 @@ def scan_pdf(pages: int = 1) -> bytes:
         c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def unmapped_text_pdf(lines: int = 8) -> bytes:
+    """Glyphs without letters: a CID font with no character map (ToUnicode), as some print
+    drivers write. Text extraction gives only "(cid:NN)"."""
+    ops = [f"BT /F1 12 Tf 72 {760 - 20 * i} Td <0024004F004F0048> Tj ET" for i in range(lines)]
+    content = "\n".join(ops).encode("latin-1")
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /Unknown /Encoding /Identity-H /DescendantFonts [6 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Unknown /CIDSystemInfo"
+        b" << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 600 >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
+    return out.getvalue()
 
 
 def encrypt_pdf(data: bytes, user_password: str = "hemmelig", owner_password: str | None = "ejer") -> bytes:

@@ -251,3 +251,15 @@ def test_float_noise_and_uncomputable_inputs():
     assert got["salary_2027"]["share"] == "0.75"
     assert ("budget_value_missing", "salary_2026.rate") in codes(r)
     assert got["salary_2026"]["amount"] is None
+
+
+def test_xlsb_is_unsupported_not_corrupt():
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    r = read(buf.getvalue())
+    assert codes(r) == [("budget_unsupported", None)]
+    assert r.problems[0]["params"] == {"type": "xlsb"}

@@ -139,6 +139,12 @@ def test_scan_has_no_text():
     assert r.method is None
 
 
+def test_glyphs_without_letters_are_not_guessed():
+    r = read(d.unmapped_text_pdf())
+    assert codes(r) == [("form_text_unreadable", None)]
+    assert r.values == {}
+
+
 def test_encrypted_with_user_password():
     r = read(d.encrypt_pdf(d.fill_form()))
     assert codes(r) == [("form_encrypted", None)]
