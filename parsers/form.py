@@ -354,6 +354,15 @@ def _label_words(line: _Line, wanted: str, left: dict[int, float]) -> int | None
     return None
 
 
+def _far_apart(above: _Line, below: _Line) -> bool:
+    """True when ``below`` is on another page or more than about two empty lines lower."""
+    if above.page != below.page:
+        return True
+    top = min(w.top for w in above.words)
+    bottom = max(w.bottom for w in above.words)
+    return min(w.top for w in below.words) - bottom > 2.5 * max(bottom - top, 1.0)
+
+
 def _version_from_text(lines: list[_Line]) -> str | None:
     for line in lines[:80]:
         text = " ".join(w.text for w in line.words)
@@ -408,6 +417,8 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
         parts = [" ".join(w.text for w in lines[i].words[taken_words:])]
         j = i + 1
         while j < len(lines) and j not in boundaries:
+            if not f.multiline and _far_apart(lines[j - 1], lines[j]):
+                break  # a one-line value does not jump pages or gaps (page headers, footers)
             parts.append(" ".join(w.text for w in lines[j].words))
             j += 1
         parts = [p for p in parts if p.strip()]

@@ -226,3 +226,14 @@ def test_any_name_survives_every_way_of_sending_the_form(org, contact, builder):
         assert got is not None, (key, r.problems)
         assert got.split() == typed.split(), key
     assert r.values["cvr"]["value"] == "29190003"
+
+
+@pytest.mark.parametrize("builder", [d.print_form, d.draw_form_text])
+def test_browser_headers_and_footers_do_not_join_values(builder):
+    """A browser's print adds a date, the file name and the page number on every page."""
+    r = read(d.browser_print(builder()))
+    got = values(r)
+    assert got["rent_level"] == "950.50"
+    assert got["signed_date"] == "2025-07-28"
+    assert got["org_name"] == "Boligselskabet Ærøhøj"
+    assert codes(r) == [("field_needs_review", "hire_type")]
