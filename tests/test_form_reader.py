@@ -69,6 +69,11 @@ def test_filled_form_is_read_from_its_fields(template):
     assert r.values["municipality"]["raw"] == "Aarhus Kommune"
 
 
+def test_text_value_starting_with_a_slash_is_kept(template):
+    r = read(d.fill_form({**d.SAMPLE_VALUES, "departments": "/afd. 7 og 9"}, template=template))
+    assert r.values["departments"]["value"] == "/afd. 7 og 9"
+
+
 def test_reinforcement_radio(template):
     r = read(d.fill_form({**d.SAMPLE_VALUES, "hire_type": "Forstaerkning"}, template=template))
     assert r.values["hire_type"]["value"] == "forstaerkning"
