@@ -144,6 +144,14 @@ def test_scan_has_no_text():
     assert r.method is None
 
 
+def test_scan_with_ocr_text_is_read_but_flagged_for_a_person():
+    r = read(d.print_form(ocr_scan=True))
+    assert r.method == "text"
+    assert values(r)["cvr"] == "29190003"
+    assert codes(r) == [("form_ocr_layer", None), ("field_needs_review", "hire_type")]
+    assert r.problems[0]["params"] == {"pages": 2}
+
+
 def test_glyphs_without_letters_are_not_guessed():
     r = read(d.unmapped_text_pdf())
     assert codes(r) == [("form_text_unreadable", None)]
