@@ -16,6 +16,7 @@ Form (PDF)::
     draw_form_text(values) -> bytes                # a plain text layout "label  value" (reportlab)
     annotate_form(values) -> bytes                 # empty fields, values typed on top as FreeText
     browser_print(data) -> bytes                   # + date/title header and address/page footer
+    cairo_print(data) -> bytes                     # a real print to PDF (pdftocairo, poppler-utils)
     scan_pdf(pages=1) -> bytes                     # image-like pages, no characters at all
     unmapped_text_pdf() -> bytes                   # glyphs without letters ("(cid:NN)")
     encrypt_pdf(data, user_password="hemmelig") -> bytes
@@ -304,6 +305,20 @@ def browser_print(data: bytes, *, footer: bool = True) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def cairo_print(data: bytes) -> bytes:
+    """A real print to PDF: poppler's ``pdftocairo -pdf`` renders every page, fields
+    included, into plain page content (Debian ``poppler-utils``)."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.pdf", Path(tmp) / "out.pdf"
+        src.write_bytes(data)
+        subprocess.run(["pdftocairo", "-pdf", str(src), str(dst)], check=True, capture_output=True)
+        return dst.read_bytes()
 
 
 def scan_pdf(pages: int = 1) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -94,6 +96,17 @@ def test_form_without_fields_is_read_by_label(builder):
     # a tick cannot be read from a print: a person must look, we never guess
     assert "hire_type" not in got
     assert codes(r) == [("field_needs_review", "hire_type")]
+
+
+@pytest.mark.skipif(shutil.which("pdftocairo") is None, reason="poppler-utils (pdftocairo) not installed")
+def test_really_printed_form_is_read_by_label(template):
+    r = read(d.cairo_print(d.fill_form(template=template)))
+    assert r.method == "text"
+    got = values(r)
+    for key, value in EXPECTED.items():
+        assert got.get(key) == value, key
+    assert codes(r) == [("field_needs_review", "hire_type")]
+    assert r.form_version == "1.0"
 
 
 def test_printed_form_knows_its_version():
