@@ -126,6 +126,21 @@ def _add_notify_commands(sub) -> None:
 # --- end notifications ---------------------------------------------------------
 
 
+def cmd_templates(args) -> int:
+    """Write the official application form (PDF) and budget template (XLSX)."""
+    from pathlib import Path
+
+    from intake.templates import write_templates
+
+    try:
+        paths = write_templates(Path(args.out))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the templates to {args.out}: {exc.strerror or exc}") from exc
+    for path in paths:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     p = argparse.ArgumentParser(
@@ -185,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", help="work folder (default: a new temporary folder)")
     demo.set_defaults(func=cmd_demo)
     _add_notify_commands(sub)
+
+    tpl = sub.add_parser("templates", help="write the official application form and budget template")
+    tpl.add_argument("--out", required=True, metavar="DIR", help="folder to write them into")
+    tpl.set_defaults(func=cmd_templates)
     return p
 
 
