@@ -104,6 +104,17 @@ def cmd_demo(args) -> int:
     return run_demo(args.dir)
 
 
+def cmd_templates(args) -> int:
+    """Write the official application form (PDF) and budget template (XLSX)."""
+    from pathlib import Path
+
+    from intake.templates import write_templates
+
+    for path in write_templates(Path(args.out)):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     p = argparse.ArgumentParser(
@@ -141,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a complete run on generated sample mail")
     demo.add_argument("--dir", help="work folder (default: a new temporary folder)")
     demo.set_defaults(func=cmd_demo)
+
+    tpl = sub.add_parser("templates", help="write the official application form and budget template")
+    tpl.add_argument("--out", required=True, metavar="DIR", help="folder to write them into")
+    tpl.set_defaults(func=cmd_templates)
     return p
 
 

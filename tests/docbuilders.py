@@ -1,0 +1,272 @@
+"""Builders for realistic application documents, shared by the tests and the fixture generator.
+
+Every builder returns bytes and needs nothing beyond the runtime and test
+dependencies. Form builders start from the official template
+(``intake.templates``), so they follow the field map.
+
+Form (PDF)::
+
+    SAMPLE_VALUES                                  # form key -> text as an applicant writes it
+    template_pdf() -> bytes                        # the empty official form
+    fill_form(values, template=None) -> bytes      # AcroForm values set with pypdf
+    flatten_form(values) -> bytes                  # filled, then flattened by pypdf (no fields)
+    print_form(values) -> bytes                    # "printed to PDF": labels and values drawn
+                                                   #   as text at the template's positions
+    draw_form_text(values) -> bytes                # a plain text layout "label  value" (reportlab)
+    scan_pdf(pages=1) -> bytes                     # image-like pages, no characters at all
+    encrypt_pdf(data, user_password="hemmelig") -> bytes
+    many_pages_pdf(pages) -> bytes
+
+Budget (XLSX/XLS/ODS)::
+
+    SAMPLE_BUDGET                                  # line key -> {hours, rate, share, amount}
+    budget_xlsx(values=None, *, cached=False, text_numbers=False,
+                moved_rows=0, drop_names=False, vba=False) -> bytes
+    budget_xls(values=None) -> bytes               # xlwt, labels in column A
+    budget_ods(values=None, *, named=True) -> bytes  # odfpy, optional named ranges
+    encrypt_office(data, password="hemmelig") -> bytes  # msoffcrypto-tool (OLE2 EncryptedPackage)
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from parsers.fieldmap import FieldMap, load_fieldmap
+
+# A complete application as an applicant would type it (Danish formats, æøå).
+SAMPLE_VALUES: dict[str, str] = {
+    "org_name": "Boligselskabet Ærøhøj",
+    "cvr": "29190003",
+    "address": "Søndergade 12, 8000 Aarhus C",
+    "contact_name": "Mette Højgaard Sørensen",
+    "contact_email": "mette@aeroehoej.dk",
+    "contact_phone": "+45 12 34 56 78",
+    "departments": "Afd. 7 Skovgården og afd. 9 Åbyhøj",
+    "municipality": "Aarhus Kommune",
+    "partners": "Aarhus Kommune, Socialforvaltningen; Boligforeningen Østbo",
+    "fte": "1,5",
+    "hire_type": "Nyansaettelse",
+    "start_date": "1. januar 2026",
+    "referrals": "42",
+    "evictions": "7",
+    "rent_level": "950,50",
+    "collaboration": "Vi samarbejder tæt med kommunens bostøtte og hjemløseenhed.\r"
+                     "Der holdes møde hver måned med afdelingsbestyrelsen.",
+    "organisation": "Den sociale vicevært ansættes i boligorganisationen og refererer til driftschefen.",
+    "target_group": "Beboere med hjemløshedsbaggrund, der er anvist af kommunen. Forventet effekt: "
+                    "færre udsættelser og mere trivsel i området.",
+    "amount_requested": "1.012.497,75",
+    "signatory": "Jørgen Ålund",
+    "signed_date": "28-07-2025",
+}
+
+
+def _fm(fieldmap: FieldMap | None) -> FieldMap:
+    return fieldmap or load_fieldmap()
+
+
+def template_pdf(fieldmap: FieldMap | None = None) -> bytes:
+    """The empty official application form."""
+    from intake.templates import application_form_pdf
+
+    return application_form_pdf(_fm(fieldmap))
+
+
+def _pdf_values(values: dict[str, str], fm: FieldMap) -> dict[str, str]:
+    out = {}
+    for key, text in values.items():
+        f = fm.field(key)
+        if f.type == "choice":
+            out[f.pdf_field] = "/" + text  # radio values are PDF names
+        else:
+            out[f.pdf_field] = text
+    return out
+
+
+def fill_form(values: dict[str, str] | None = None, template: bytes | None = None,
+              fieldmap: FieldMap | None = None) -> bytes:
+    """The official form with AcroForm values set (as a PDF viewer would save it)."""
+    from pypdf import PdfReader, PdfWriter
+
+    fm = _fm(fieldmap)
+    values = SAMPLE_VALUES if values is None else values
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template or template_pdf(fm))))
+    writer.update_page_form_field_values(None, _pdf_values(values, fm), auto_regenerate=False)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def flatten_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None) -> bytes:
+    """Filled, then flattened by pypdf: the values are page content, no fields remain."""
+    from pypdf import PdfReader, PdfWriter
+
+    fm = _fm(fieldmap)
+    values = SAMPLE_VALUES if values is None else values
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template_pdf(fm))))
+    # Radios are left out on purpose: pypdf's flatten draws the wrong button anyway.
+    text_values = {k: v for k, v in values.items() if fm.field(k).type != "choice"}
+    writer.update_page_form_field_values(None, _pdf_values(text_values, fm), flatten=True)
+    writer.remove_annotations(subtypes="/Widget")
+    if "/AcroForm" in writer._root_object:
+        del writer._root_object["/AcroForm"]
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    lines: list[str] = []
+    for para in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = ""
+        for word in para.split():
+            trial = f"{line} {word}".strip()
+            if line and stringWidth(trial, font, size) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    return lines
+
+
+def _font() -> str:
+    from intake.templates import _fonts
+
+    return _fonts()[0]
+
+
+def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None) -> bytes:
+    """The form "printed to PDF": every printed word of the template and each value drawn as
+    plain text where the template has its field. No fields, no ticks for radio buttons."""
+    import pdfplumber
+    from pypdf import PdfReader
+    from reportlab.pdfgen import canvas
+
+    fm = _fm(fieldmap)
+    values = SAMPLE_VALUES if values is None else values
+    template = template_pdf(fm)
+    font = _font()
+    # where the template puts each field: page index and rectangle
+    rects: dict[str, tuple[int, list[float]]] = {}
+    for i, page in enumerate(PdfReader(io.BytesIO(template)).pages):
+        for annot in page.get("/Annots") or []:
+            a = annot.get_object()
+            name = a.get("/T") or a.get("/Parent", {}).get("/T")
+            if name and name not in rects:
+                rects[str(name)] = (i, [float(x) for x in a["/Rect"]])
+    buf = io.BytesIO()
+    with pdfplumber.open(io.BytesIO(template)) as pdf:
+        c = canvas.Canvas(buf, pagesize=(float(pdf.pages[0].width), float(pdf.pages[0].height)))
+        for i, page in enumerate(pdf.pages):
+            height = float(page.height)
+            for line in page.extract_text_lines():
+                size = round(line["chars"][0]["size"], 1)
+                c.setFont(font, size)
+                c.drawString(line["x0"], height - line["chars"][0]["y1"] + size * 0.2, line["text"])
+            for key, text in values.items():
+                f = fm.field(key)
+                if f.type == "choice" or f.pdf_field not in rects:
+                    continue
+                page_no, (x0, y0, x1, y1) = rects[f.pdf_field]
+                if page_no != i:
+                    continue
+                c.setFont(font, 10)
+                if f.multiline:
+                    for n, part in enumerate(_wrap(text, font, 10, x1 - x0 - 4)):
+                        c.drawString(x0 + 2, y1 - 12 - 12 * n, part)
+                else:
+                    c.drawString(x0 + 2, y0 + 5, text)
+            c.showPage()
+        c.save()
+    return buf.getvalue()
+
+
+def draw_form_text(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None,
+                   *, font: str = "Helvetica") -> bytes:
+    """A different, plain layout: each label then its value on the same line (long texts
+    wrapped onto the following lines), drawn with reportlab text only."""
+    from reportlab.pdfgen import canvas
+
+    fm = _fm(fieldmap)
+    values = SAMPLE_VALUES if values is None else values
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(595.28, 841.89))
+    y = 800.0
+    c.setFont(font, 13)
+    c.drawString(40, y, fm.title)
+    y -= 30
+    for f in fm.fields:
+        text = values.get(f.key, "")
+        if f.type == "choice":
+            text = ""  # a print shows a tick, not a word
+        lines = _wrap(text, font, 10, 330) if text else [""]
+        if y - 14 * len(lines) < 50:
+            c.showPage()
+            y = 800.0
+        c.setFont(font, 10)
+        c.drawString(40, y, f.label + ":")
+        for n, part in enumerate(lines):
+            c.drawString(215, y - 14 * n, part)
+        y -= 14 * len(lines) + 8
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def scan_pdf(pages: int = 1) -> bytes:
+    """A "scanned" PDF: drawn shapes only, not a single character."""
+    from reportlab.lib.colors import Color
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(595.28, 841.89))
+    for _ in range(pages):
+        c.setFillColor(Color(0.97, 0.96, 0.93))
+        c.rect(0, 0, 595.28, 841.89, fill=1, stroke=0)
+        c.setFillColor(Color(0.2, 0.2, 0.2))
+        for n in range(30):
+            c.rect(50, 780 - 22 * n, 200 + (n * 37) % 250, 6, fill=1, stroke=0)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def encrypt_pdf(data: bytes, user_password: str = "hemmelig", owner_password: str | None = "ejer") -> bytes:
+    """The PDF encrypted with pypdf; with an empty user password it opens without one."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=user_password, owner_password=owner_password, algorithm="AES-128")
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def many_pages_pdf(pages: int) -> bytes:
+    """A long PDF with a line of text per page."""
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    for n in range(pages):
+        c.drawString(72, 720, f"Bilag side {n + 1}")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+# --- Budget -----------------------------------------------------------------
+
+SAMPLE_BUDGET: dict[str, dict[str, Decimal]] = {
+    "salary_2026": {"hours": Decimal("1649"), "rate": Decimal("334"), "share": Decimal("1.00"),
+                    "amount": Decimal("550766.00")},
+    "salary_2027": {"hours": Decimal("1649"), "rate": Decimal("341"), "share": Decimal("0.75"),
+                    "amount": Decimal("421731.75")},
+    "activity_2026": {"amount": Decimal("20000.00")},
+    "activity_2027": {"amount": Decimal("20000.00")},
+    "total": {"amount": Decimal("1012497.75")},
+}
