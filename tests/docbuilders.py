@@ -162,11 +162,10 @@ def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None =
     with pdfplumber.open(io.BytesIO(template)) as pdf:
         c = canvas.Canvas(buf, pagesize=(float(pdf.pages[0].width), float(pdf.pages[0].height)))
         for i, page in enumerate(pdf.pages):
-            height = float(page.height)
-            for line in page.extract_text_lines():
-                size = round(line["chars"][0]["size"], 1)
-                c.setFont(font, size)
-                c.drawString(line["x0"], height - line["chars"][0]["y1"] + size * 0.2, line["text"])
+            for word in page.extract_words(x_tolerance=3, return_chars=True):
+                first = word["chars"][0]
+                c.setFont(font, round(first["size"], 1))
+                c.drawString(word["x0"], first["matrix"][5], word["text"])  # matrix[5]: the baseline
             for key, text in values.items():
                 f = fm.field(key)
                 if f.type == "choice" or f.pdf_field not in rects:

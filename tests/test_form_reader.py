@@ -1,0 +1,172 @@
+"""Reading the application form: filled, flattened, printed, drawn, scanned, encrypted, broken."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers.fieldmap import load_fieldmap
+from parsers.form import read_application_form
+from tests import docbuilders as d
+
+FM = load_fieldmap()
+
+EXPECTED = {
+    "org_name": "Boligselskabet Ærøhøj",
+    "cvr": "29190003",
+    "address": "Søndergade 12, 8000 Aarhus C",
+    "contact_name": "Mette Højgaard Sørensen",
+    "contact_email": "mette@aeroehoej.dk",
+    "contact_phone": "+45 12 34 56 78",
+    "departments": "Afd. 7 Skovgården og afd. 9 Åbyhøj",
+    "municipality": "Aarhus",
+    "partners": "Aarhus Kommune, Socialforvaltningen; Boligforeningen Østbo",
+    "fte": "1.5",
+    "start_date": "2026-01-01",
+    "referrals": 42,
+    "evictions": 7,
+    "rent_level": "950.50",
+    "amount_requested": "1012497.75",
+    "signatory": "Jørgen Ålund",
+    "signed_date": "2025-07-28",
+}
+
+
+def read(data: bytes, max_pages: int = 20):
+    return read_application_form(data, FM, max_pages=max_pages)
+
+
+def codes(reading) -> list[tuple[str, str | None]]:
+    return [(p["code"], p["field"]) for p in reading.problems]
+
+
+def values(reading) -> dict:
+    return {k: v["value"] for k, v in reading.values.items()}
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+@pytest.fixture(scope="module")
+def template() -> bytes:
+    return d.template_pdf()
+
+
+def test_filled_form_is_read_from_its_fields(template):
+    r = read(d.fill_form(template=template))
+    assert r.method == "fields"
+    assert r.problems == []
+    assert r.form_version == "1.0"
+    got = values(r)
+    for key, value in EXPECTED.items():
+        assert got[key] == value, key
+    assert got["hire_type"] == "nyansaettelse"
+    assert got["collaboration"] == ("Vi samarbejder tæt med kommunens bostøtte og hjemløseenhed.\n"
+                                    "Der holdes møde hver måned med afdelingsbestyrelsen.")
+    assert r.values["cvr"] == {"value": "29190003", "raw": "29190003", "source": "PDF field 'cvr'"}
+    assert r.values["municipality"]["raw"] == "Aarhus Kommune"
+
+
+def test_reinforcement_radio(template):
+    r = read(d.fill_form({**d.SAMPLE_VALUES, "hire_type": "Forstaerkning"}, template=template))
+    assert r.values["hire_type"]["value"] == "forstaerkning"
+
+
+@pytest.mark.parametrize("builder", [d.flatten_form, d.print_form, d.draw_form_text],
+                         ids=["flattened", "printed", "drawn"])
+def test_form_without_fields_is_read_by_label(builder):
+    r = read(builder())
+    assert r.method == "text"
+    got = values(r)
+    for key, value in EXPECTED.items():
+        assert got.get(key) == value, key
+    # free texts may be wrapped differently, but every word is there, in order
+    for key in ("collaboration", "organisation", "target_group"):
+        assert words(got[key]) == words(d.SAMPLE_VALUES[key]), key
+    assert r.values["cvr"]["source"] == "label 'CVR-nummer' on page 1"
+    # a tick cannot be read from a print: a person must look, we never guess
+    assert "hire_type" not in got
+    assert codes(r) == [("field_needs_review", "hire_type")]
+
+
+def test_printed_form_knows_its_version():
+    assert read(d.print_form()).form_version == "1.0"
+
+
+def test_malformed_and_missing_values_become_problems(template):
+    bad = {**d.SAMPLE_VALUES, "cvr": "29190004", "municipality": "Gotham", "start_date": "snart",
+           "contact_email": "mette(at)nord.dk", "amount_requested": "en million", "org_name": ""}
+    r = read(d.fill_form(bad, template=template))
+    assert r.method == "fields"
+    by_field = {p["field"]: p for p in r.problems}
+    assert by_field["cvr"]["code"] == "cvr_check_digit"
+    assert by_field["municipality"]["code"] == "municipality_unknown"
+    assert by_field["start_date"]["code"] == "field_malformed"
+    assert by_field["start_date"]["params"]["raw"] == "snart"
+    assert by_field["start_date"]["params"]["label"] == "Forventet ansættelsesdato"
+    assert by_field["contact_email"]["code"] == "field_malformed"
+    assert by_field["amount_requested"]["code"] == "field_malformed"
+    assert by_field["org_name"]["code"] == "field_missing"
+    for key in ("cvr", "municipality", "start_date", "contact_email", "amount_requested", "org_name"):
+        assert key not in r.values  # never a guessed value
+
+
+def test_optional_field_may_be_empty(template):
+    r = read(d.fill_form({**d.SAMPLE_VALUES, "address": "", "referrals": ""}, template=template))
+    assert r.problems == []
+    assert "address" not in r.values and "referrals" not in r.values
+
+
+def test_printed_form_with_missing_required_value():
+    r = read(d.print_form({**d.SAMPLE_VALUES, "partners": ""}))
+    assert ("field_missing", "partners") in codes(r)
+    assert values(r)["municipality"] == "Aarhus"  # the neighbours are not disturbed
+
+
+def test_empty_template_is_empty_not_a_scan(template):
+    r = read(template)
+    assert codes(r) == [("form_empty", None)]
+    assert r.values == {}
+
+
+def test_scan_has_no_text():
+    r = read(d.scan_pdf(pages=2))
+    assert codes(r) == [("form_scanned", None)]
+    assert r.problems[0]["params"] == {"pages": 2}
+    assert r.method is None
+
+
+def test_encrypted_with_user_password():
+    r = read(d.encrypt_pdf(d.fill_form()))
+    assert codes(r) == [("form_encrypted", None)]
+    assert r.values == {}
+
+
+def test_owner_password_only_opens():
+    r = read(d.encrypt_pdf(d.fill_form(), user_password=""))
+    assert r.method == "fields"
+    assert values(r)["cvr"] == "29190003"
+
+
+def test_too_many_pages_are_not_parsed():
+    r = read(d.many_pages_pdf(30), max_pages=20)
+    assert codes(r) == [("form_too_many_pages", None)]
+    assert r.problems[0]["params"] == {"pages": 30, "max_pages": 20}
+
+
+def test_other_pdf_is_not_recognised():
+    r = read(d.many_pages_pdf(2))
+    assert codes(r) == [("form_not_recognised", None)]
+
+
+@pytest.mark.parametrize("data", [b"", b"%PDF-1.7\n garbage", b"not a pdf at all", b"%PDF-1.4\n" + b"\x00" * 500])
+def test_corrupt_never_raises(data):
+    r = read(data)
+    assert [c for c, _ in codes(r)] == ["form_corrupt"]
+
+
+def test_truncated_filled_form_never_raises(template):
+    data = d.fill_form(template=template)
+    for cut in (len(data) // 3, len(data) // 2, len(data) - 200):
+        r = read(data[:cut])
+        assert r.problems or r.values  # something useful either way, no exception
