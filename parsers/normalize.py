@@ -227,7 +227,7 @@ def share(value: str) -> Decimal:
 
 def format_number_da(value: Decimal | int, decimals: int = 2) -> str:
     """Format the Danish way: ``Decimal("1012497.75")`` -> ``"1.012.497,75"``."""
-    q = Decimal(value).quantize(Decimal(1).scaleb(-decimals)) if decimals else Decimal(value)
+    q = Decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     sign = "-" if q < 0 else ""
     whole, _, frac = format(abs(q), "f").partition(".")
     groups = []

@@ -32,6 +32,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from parsers import normalize
 from parsers.fieldmap import FieldMap, load_fieldmap
 
 # A complete application as an applicant would type it (Danish formats, æøå).
@@ -269,3 +270,242 @@ SAMPLE_BUDGET: dict[str, dict[str, Decimal]] = {
     "activity_2027": {"amount": Decimal("20000.00")},
     "total": {"amount": Decimal("1012497.75")},
 }
+
+
+def _budget_workbook(values: dict | None, fieldmap: FieldMap | None):
+    from openpyxl import load_workbook
+
+    from intake.templates import budget_template_xlsx
+
+    fm = _fm(fieldmap)
+    wb = load_workbook(io.BytesIO(budget_template_xlsx(fm)))
+    ws = wb[fm.budget.sheet]
+    values = SAMPLE_BUDGET if values is None else values
+    return fm, wb, ws, values
+
+
+def _cell_of(wb, name: str):
+    (sheet, ref), = wb.defined_names[name].destinations
+    return wb[sheet][ref.replace("$", "")]
+
+
+_TEXT_WRITING = {"hours": lambda v: normalize.format_number_da(v, 0),
+                 "rate": lambda v: f"{normalize.format_number_da(v)} kr.",
+                 "share": lambda v: f"{normalize.format_number_da(v * 100, 0)} %",
+                 "amount": lambda v: f"{normalize.format_number_da(v)} kr."}
+
+
+def budget_xlsx(values: dict | None = None, *, cached: bool = False, text_numbers: bool = False,
+                moved_rows: int = 0, names: str = "moved", vba: bool = False,
+                fieldmap: FieldMap | None = None) -> bytes:
+    """The official budget template filled in with ``values`` (default SAMPLE_BUDGET).
+
+    cached: store formula results as Excel and LibreOffice do (openpyxl alone stores none).
+    text_numbers: inputs typed as text the Danish way ("334,00 kr.", "100 %", "1.649").
+    moved_rows: rows inserted above the table; names = "moved" (updated, as Excel does),
+        "stale" (left pointing at the old cells, as a program may leave them) or "drop".
+    vba: save as a macro-enabled workbook (.xlsm).
+    """
+    fm, wb, ws, values = _budget_workbook(values, fieldmap)
+    b = fm.budget
+    formula_amounts = {}
+    for line in (*b.lines, b.total):
+        for part, name in line.names.items():
+            cell = _cell_of(wb, name)
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                formula_amounts[name] = values.get(line.key, {}).get(part)
+                continue
+            value = values.get(line.key, {}).get(part)
+            if value is None:
+                cell.value = None
+            elif text_numbers:
+                cell.value = _TEXT_WRITING[part](value)
+            else:
+                cell.value = int(value) if value == value.to_integral_value() else float(value)
+    if moved_rows:
+        first = b.header_row - 1
+        ws.insert_rows(first, amount=moved_rows)
+        for n in range(moved_rows):
+            ws.cell(row=first + n, column=1, value=f"Bemærkning {n + 1}: indsat af ansøger")
+        cols = b.columns
+        for line in b.lines:  # formulas follow their rows, as in Excel
+            row = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == line.label)
+            if "hours" in line.names:
+                ws[f"{cols['amount']}{row}"] = (f"=ROUND({cols['hours']}{row}*{cols['rate']}{row}"
+                                                f"*{cols['share']}{row},2)")
+        total_row = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == b.total.label)
+        ws[f"{cols['amount']}{total_row}"] = (f"=SUM({cols['amount']}{total_row - len(b.lines)}:"
+                                              f"{cols['amount']}{total_row - 1})")
+        from openpyxl.workbook.defined_name import DefinedName
+
+        for line in (*b.lines, b.total):
+            for name in line.names.values():
+                if names == "drop":
+                    del wb.defined_names[name]
+                elif names == "moved":
+                    (sheet, ref), = wb.defined_names[name].destinations
+                    col, row = ref.replace("$", "")[0], int(ref.replace("$", "")[1:])
+                    wb.defined_names[name] = DefinedName(name, attr_text=f"{sheet}!${col}${row + moved_rows}")
+    elif names == "drop":
+        for line in (*b.lines, b.total):
+            for name in line.names.values():
+                del wb.defined_names[name]
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    if cached:
+        data = _with_cached_values(data, wb, formula_amounts, b)
+    if vba:
+        data = _as_xlsm(data)
+    return data
+
+
+def _with_cached_values(data: bytes, wb, amounts: dict, b) -> bytes:
+    """Write formula results into the sheet XML the way a spreadsheet program saves them."""
+    import re
+    import zipfile
+
+    ws = wb[b.sheet]
+    results = {}
+    for r in range(1, ws.max_row + 1):
+        label = ws.cell(row=r, column=1).value
+        for line in (*b.lines, b.total):
+            if label == line.label and line.names.get("amount") in amounts:
+                value = amounts[line.names["amount"]]
+                if value is not None:
+                    results[f"{b.columns['amount']}{r}"] = value
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            body = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = body.decode("utf-8")
+                for ref, value in results.items():
+                    text = re.sub(rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>\s*)<v\s*/>', rf"\g<1><v>{value}</v>", text)
+                body = text.encode("utf-8")
+            zout.writestr(item, body)
+    return out.getvalue()
+
+
+def _as_xlsm(data: bytes) -> bytes:
+    """Turn an .xlsx into a macro-enabled .xlsm (content type and a VBA part)."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            body = zin.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                body = body.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+            zout.writestr(item, body)
+        zout.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+    return out.getvalue()
+
+
+def _rows(values: dict, fm: FieldMap) -> list[tuple[str, dict]]:
+    b = fm.budget
+    return [(line.label, values.get(line.key, {})) for line in (*b.lines, b.total)]
+
+
+def budget_xls(values: dict | None = None, fieldmap: FieldMap | None = None) -> bytes:
+    """A legacy .xls budget (xlwt): the same table, values only, labels in column A, no names."""
+    import xlwt
+
+    fm = _fm(fieldmap)
+    values = SAMPLE_BUDGET if values is None else values
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet(fm.budget.sheet)
+    ws.write(0, 0, "Budget – Pulje til sociale viceværter")
+    hdr = fm.budget.header_row - 1
+    parts = ["hours", "rate", "share", "amount"]
+    ws.write(hdr, 0, fm.budget.headers["line"])
+    for n, part in enumerate(parts, 1):
+        ws.write(hdr, n, fm.budget.headers[part])
+    for r, (label, vals) in enumerate(_rows(values, fm), hdr + 1):
+        ws.write(r, 0, label)
+        for n, part in enumerate(parts, 1):
+            if vals.get(part) is not None:
+                ws.write(r, n, float(vals[part]))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def budget_ods(values: dict | None = None, *, named: bool = True, cached: bool = True,
+               fieldmap: FieldMap | None = None) -> bytes:
+    """An OpenDocument budget (odfpy) with formulas, optional named ranges and cached results."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import NamedExpressions, NamedRange, Table, TableCell, TableRow
+    from odf.text import P
+
+    fm = _fm(fieldmap)
+    b = fm.budget
+    values = SAMPLE_BUDGET if values is None else values
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name=b.sheet)
+    cols = ["line", "hours", "rate", "share", "amount"]
+
+    def text_cell(text: str) -> TableCell:
+        cell = TableCell(valuetype="string")
+        cell.addElement(P(text=text))
+        return cell
+
+    def number_cell(value, part: str, formula: str | None = None) -> TableCell:
+        kwargs = {}
+        if formula:
+            kwargs["formula"] = formula
+        if value is None:
+            return TableCell(**kwargs)
+        vtype = "percentage" if part == "share" else "float"
+        cell = TableCell(valuetype=vtype, value=str(value), **kwargs)
+        cell.addElement(P(text=normalize.format_number_da(value)))
+        return cell
+
+    for _ in range(b.header_row - 1):
+        table.addElement(TableRow())
+    header = TableRow()
+    for key in cols:
+        header.addElement(text_cell(b.headers[key]))
+    table.addElement(header)
+    named_ranges = []
+    first = b.header_row + 1
+    for r, line in enumerate((*b.lines, b.total), first):
+        row = TableRow()
+        row.addElement(text_cell(line.label))
+        vals = values.get(line.key, {})
+        for part in cols[1:]:
+            col = b.columns[part]
+            formula = None
+            if part == "amount" and "hours" in line.names:
+                formula = f"of:=ROUND([.B{r}]*[.C{r}]*[.D{r}];2)"
+            elif part == "amount" and line is b.total:
+                formula = f"of:=SUM([.E{first}:.E{r - 1}])"
+            value = vals.get(part)
+            if formula and not cached:
+                value = None
+            if part in line.names:
+                row.addElement(number_cell(value, part, formula))
+                named_ranges.append(NamedRange(name=line.names[part], cellrangeaddress=f"${b.sheet}.${col}${r}",
+                                               basecelladdress=f"${b.sheet}.$A$1"))
+            else:
+                row.addElement(TableCell())
+        table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    if named:
+        expressions = NamedExpressions()
+        for nr in named_ranges:
+            expressions.addElement(nr)
+        doc.spreadsheet.addElement(expressions)
+    buf = io.BytesIO()
+    doc.write(buf)
+    return buf.getvalue()
+
+
+def encrypt_office(data: bytes, password: str = "hemmelig") -> bytes:
+    """An OOXML file encrypted with a password (OLE2 with EncryptedPackage), via msoffcrypto-tool."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(data)).encrypt(password, out)
+    return out.getvalue()
