@@ -149,11 +149,11 @@ def check_fields(fields: dict[str, Any], flagged: set[str],
             out.append(P.render("field_missing", key))
     cvr = _value(fields, "cvr")
     if cvr is not None and "cvr" not in flagged and not cvr_valid(str(cvr)):
-        out.append(P.render("cvr_check_digit", "cvr", {"value": cvr}))
+        out.append(P.render("cvr_check_digit", "cvr", {"raw": cvr}))
     town = _value(fields, "municipality")
     known = municipalities()
     if town is not None and "municipality" not in flagged and known and fold(str(town)) not in known:
-        out.append(P.render("municipality_unknown", "municipality", {"value": town}))
+        out.append(P.render("municipality_unknown", "municipality", {"raw": town}))
     email = _value(fields, "contact_email")
     if email is not None and "contact_email" not in flagged and not _EMAIL.match(str(email)):
         out.append(P.render("email_invalid", "contact_email", {"value": email}))
@@ -172,11 +172,17 @@ def names_a_municipality(text: str) -> bool:
     return any(f" {name} " in folded for name in municipalities())
 
 
-def check_partners(fields: dict[str, Any], flagged: set[str]) -> list[dict]:
-    """Collaboration with the municipality is a precondition: the partners must name one."""
+def check_partners(fields: dict[str, Any], flagged: set[str],
+                   required: Iterable[str] = DEFAULT_REQUIRED) -> list[dict]:
+    """Collaboration with the municipality is a precondition: the partners must name one.
+
+    Empty partners are ``field_missing`` when the field map requires them, else this problem.
+    """
     if "partners" in flagged:
         return []
     partners = _value(fields, "partners")
+    if partners is None and "partners" in required:
+        return []
     if partners is not None and names_a_municipality(str(partners)):
         return []
     return [P.render("partners_no_municipality", "partners")]
@@ -277,8 +283,9 @@ def check_application(fields: dict[str, Any], budget: dict[str, Any], attachment
     out += P.render_all(read_problems)
     flagged = {p["field"].split(".", 1)[0] for p in read_problems if p.get("field")}
     if not _form_unreadable(attachments, fields, read_problems):
+        required = tuple(required)
         out += check_fields(fields, flagged, required)
-        out += check_partners(fields, flagged)
+        out += check_partners(fields, flagged, required)
     out += check_budget(budget or {}, fields, pool)
     return _dedupe(out)
 

@@ -90,6 +90,20 @@ def _value(v) -> str:
     return json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else str(v)
 
 
+def _budget_lines(budget: dict) -> list[str]:
+    """The budget as a small table, each line with where its numbers came from."""
+    out = ["  budget:"]
+    rows = [[str(line.get(k) if line.get(k) is not None else "-")
+             for k in ("line", "hours", "rate", "share", "amount")] + [line.get("source") or ""]
+            for line in budget.get("lines") or []]
+    rows.append(["I alt", "", "", "", str(budget.get("total") or "-"), budget.get("total_source") or ""])
+    table = _table(["line", "hours", "rate", "share", "amount", "source"], rows)
+    out += ["    " + row for row in table.splitlines()]
+    if budget.get("recomputed"):
+        out.append(f"    computed (no cached value): {', '.join(budget['recomputed'])}")
+    return out
+
+
 def case_detail(s: Session, case: Case, pool: Pool) -> str:
     """Everything about one case: submissions, attachments, fields, budget, problems, history."""
     out = [
@@ -99,6 +113,9 @@ def case_detail(s: Session, case: Case, pool: Pool) -> str:
         f"  received:     {local(case.received_at, pool)} ({pool.timezone.key})",
         f"  organisation: {case.org_name or '-'}   CVR: {case.cvr or '-'}   municipality: {case.municipality or '-'}",
     ]
+    if case.parent_pk:
+        parent = s.get(Case, case.parent_pk)
+        out.append(f"  report on:    {parent.case_id if parent else case.parent_pk}")
     if case.decision:
         out.append(f"  decision:     {case.decision}  {case.granted_amount or ''}")
     if case.receipts_suppressed:
@@ -118,13 +135,12 @@ def case_detail(s: Session, case: Case, pool: Pool) -> str:
             for key, v in sub.fields.items():
                 out.append(f"    {key}: {_value(v)}")
         if sub.budget:
-            out.append("  budget:")
-            for key, v in sub.budget.items():
-                out.append(f"    {key}: {_value(v)}")
+            out.extend(_budget_lines(sub.budget))
         out.append("  problems:" + ("" if sub.problems else " none"))
         for p in sub.problems:
             field = f" [{p.get('field')}]" if p.get("field") else ""
-            out.append(f"    - {p.get('code')}{field}: {p.get('message')}")
+            severity = " (advarsel)" if p.get("severity") == "warning" else ""
+            out.append(f"    - {p.get('code')}{field}{severity}: {p.get('message')}")
     out.append("")
     out.append("History:")
     for e in case.events:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake import problems as P
-from intake.checks import check_application, cvr_valid, municipalities, status_for
+from intake.checks import check_application, cvr_valid, status_for
 from intake.extraction import AttachmentInfo
 from intake.pool import load_pool
 
@@ -150,10 +150,6 @@ def test_cvr_check_digit(pool):
     assert "12345678" in problems[0]["message"]
 
 
-needs_list = pytest.mark.skipif(not municipalities(), reason="config/municipalities.toml not merged yet")
-
-
-@needs_list
 def test_unknown_municipality(pool):
     fields = good_fields()
     fields["municipality"] = _f("Gotham")
@@ -170,7 +166,6 @@ def test_malformed_email_and_zero_fte(pool):
     assert codes(run(pool, fields=fields)) == ["fte_not_positive"]
 
 
-@needs_list
 def test_no_municipality_among_the_partners(pool):
     fields = good_fields()
     fields["partners"] = _f("Boligforeningen Vest og Café Ølstykke")
