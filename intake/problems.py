@@ -26,13 +26,24 @@ def catalogue() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+@lru_cache(maxsize=1)
+def _labels() -> dict[str, str]:
+    """Printed labels of the form fields and budget lines (field map), then the catalogue's."""
+    from parsers.fieldmap import load_fieldmap
+
+    fm = load_fieldmap()
+    labels = {f.key: f.label for f in fm.fields}
+    labels.update({line.key: line.label for line in (*fm.budget.lines, fm.budget.total)})
+    labels.update(catalogue().get("labels", {}))
+    return labels
+
+
 def label(field: str | None) -> str:
     """The Danish name of a form field or budget line (``salary_2026.rate`` → ``Løn 2026``)."""
     if not field:
         return "ansøgningen"
-    labels = catalogue()["labels"]
     key = field.split(".", 1)[0]
-    return labels.get(field) or labels.get(key) or field
+    return _labels().get(field) or _labels().get(key) or field
 
 
 class _Params(dict):
