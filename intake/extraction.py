@@ -138,7 +138,8 @@ def _unpack(result: Any) -> tuple[dict, list[dict]]:
 
 def _too_large(infos: list[AttachmentInfo], max_bytes: int) -> list[dict]:
     return [{"code": "attachment_too_large", "field": None,
-             "params": {"filename": a.filename or "", "size": a.size, "limit": max_bytes}}
+             "params": {"filename": a.filename or "", "size": P.da_number(a.size),
+                        "limit": P.da_number(max_bytes)}}
             for a in infos if a.role == ROLE_TOO_LARGE]
 
 

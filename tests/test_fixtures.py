@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from parsers.fieldmap import load_fieldmap
 from tests.conftest import DB_KIND, PG_URL, write_settings
-from tests.fixturegen.catalogue import generate
+from tests.fixturegen.catalogue import SETTINGS, generate
 from tests.fixturegen.run import budget_view, fixed_clock, run_set
 
 FORM_LEVEL = ("form_", "budget_missing", "budget_unsupported_format", "budget_encrypted")
@@ -39,7 +39,7 @@ def fixture_run():
     app = None
     try:
         scenarios = generate(folder / "mail")
-        app = build_app(load_settings(write_settings(folder, url)), now=fixed_clock)
+        app = build_app(load_settings(write_settings(folder, url, SETTINGS)), now=fixed_clock)
         results = run_set(app.context, scenarios)
         yield folder / "mail", scenarios, results
     finally:

@@ -13,10 +13,11 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from email.utils import make_msgid
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from intake.samples import make_mail
+from tests import docbuilders as db
 
 CPH = ZoneInfo("Europe/Copenhagen")
 SUBJECT = "Ansøgning – Pulje til sociale viceværter"
@@ -159,27 +160,20 @@ class App:
         return self
 
 
+def message_id(raw: bytes) -> str:
+    """The Message-ID a built mail carries."""
+    from email.parser import BytesHeaderParser
+
+    return str(BytesHeaderParser().parsebytes(raw)["Message-ID"]).strip()
+
+
 def mail(app: App, attachments: list[tuple[str, bytes, str]], received: dt.datetime,
          subject: str = SUBJECT, headers: dict | None = None) -> Mail:
     """The application mail from ``app``'s organisation."""
-    msgid = make_msgid(domain=app.domain)
-    hdrs = {"Message-ID": msgid, **(headers or {})}
     raw = make_mail(subject, sender=f"Mette Højgaard Sørensen <{app.sender}>",
                     body="Hermed vores ansøgning med skema og budget.\n\nVenlig hilsen\nMette",
-                    attachments=attachments, date=received, headers=None, domain=app.domain)
-    raw = _set_headers(raw, hdrs)
-    return Mail(raw, received, msgid)
-
-
-def _set_headers(raw: bytes, headers: dict[str, str]) -> bytes:
-    import email
-    import email.policy
-
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    for k, v in headers.items():
-        del msg[k]
-        msg[k] = v
-    return msg.as_bytes()
+                    attachments=attachments, date=received, headers=headers, domain=app.domain)
+    return Mail(raw, received, message_id(raw))
 
 
 def on(day: int, hour: int = 10, minute: int = 0, month: int = 7) -> dt.datetime:
@@ -216,6 +210,61 @@ def odt_bytes() -> bytes:
 def jpeg_bytes() -> bytes:
     """The start of a JPEG photo of a printed form."""
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
+
+
+@cache
+def _template() -> bytes:
+    return db.template_pdf()
+
+
+def fill_form(values: dict[str, str]) -> bytes:
+    """The official form filled in (the empty template is built once)."""
+    return db.fill_form(values, template=_template())
+
+
+_budgets: dict[str, bytes] = {}
+
+
+def budget_xlsx(values: dict, **kwargs) -> bytes:
+    """``docbuilders.budget_xlsx``, built once per distinct input (most scenarios share one)."""
+    key = repr((sorted((k, sorted(v.items())) for k, v in values.items()), sorted(kwargs.items())))
+    if key not in _budgets:
+        _budgets[key] = db.budget_xlsx(values, **kwargs)
+    return _budgets[key]
+
+
+def poke_budget(data: bytes, name: str, value) -> bytes:
+    """The budget with the cell behind a defined name overwritten (text, or None to empty it)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data))
+    (sheet, ref), = wb.defined_names[name].destinations
+    wb[sheet][ref.replace("$", "")].value = value
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def foreign_workbook() -> bytes:
+    """A spreadsheet that is not our budget template (someone's own layout)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Ark1"
+    ws.append(["Post", "Beløb"])
+    ws.append(["Medarbejder", 600000])
+    ws.append(["Diverse", 50000])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def big_pdf(size: int) -> bytes:
+    """A PDF-looking file of ``size`` bytes (a high-resolution scan, say)."""
+    import random
+
+    return b"%PDF-1.4\n" + random.Random(size).randbytes(size)
 
 
 def expect(app: App, *, problems: list[str], status: str, budget: dict | None,

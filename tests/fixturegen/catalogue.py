@@ -18,10 +18,14 @@ from tests.fixturegen.applications import (
     CHOICE_KEYS,
     App,
     Scenario,
+    big_pdf,
     budget_att,
+    budget_xlsx,
     docx_bytes,
     expect,
     expected_budget,
+    fill_form,
+    foreign_workbook,
     form_att,
     full_budget,
     jpeg_bytes,
@@ -29,8 +33,14 @@ from tests.fixturegen.applications import (
     odt_bytes,
     on,
     one_fte_budget,
+    poke_budget,
 )
 from tests.fixturegen.reports import report_scenarios
+
+# Limits the fixture run's settings use (small, so a "too large" file stays small).
+MAX_PDF_PAGES = 20
+MAX_ATTACHMENT_BYTES = 300_000
+SETTINGS = f"[processing]\nmax_pdf_pages = {MAX_PDF_PAGES}\nmax_attachment_bytes = {MAX_ATTACHMENT_BYTES}\n"
 
 OK = "komplet"
 MISSING = "mangler"
@@ -56,7 +66,7 @@ class _Set:
         self.items.append(Scenario(app.name, "application", app.sender, mails, expected))
 
     def standard(self, name: str, *, edit=None, budget=None, problems=(), status=OK,
-                 form=db.fill_form, budget_kwargs=None, want_budget=None, fields=None,
+                 form=fill_form, budget_kwargs=None, want_budget=None, fields=None,
                  received=None) -> App:
         """A form and a budget in one mail, with the given edits and expectations."""
         app = self.app(name)
@@ -64,10 +74,10 @@ class _Set:
             edit(app)
         values = budget if budget is not None else one_fte_budget()
         atts = [form_att(form(app.typed)),
-                budget_att(db.budget_xlsx(values, **(budget_kwargs or {})))]
+                budget_att(budget_xlsx(values, **(budget_kwargs or {})))]
         wanted = expected_budget(values) if want_budget is None else want_budget
         if fields is None:
-            fields = dict(app.want) if form is db.fill_form else _printed(app)
+            fields = dict(app.want) if form is fill_form else _printed(app)
         self.add(app, [mail(app, atts, received or on(20))],
                  expect(app, problems=list(problems), status=status, budget=wanted, fields=fields))
         return app
@@ -95,17 +105,17 @@ def application_scenarios() -> list[Scenario]:
     s.standard("drawn_text_layout", form=db.draw_form_text, problems=needs_review)
     app = s.app("scanned_form")
     s.add(app, [mail(app, [form_att(db.scan_pdf(2), "scan0001.pdf"),
-                           budget_att(db.budget_xlsx(one_fte_budget()))], on(21))],
+                           budget_att(budget_xlsx(one_fte_budget()))], on(21))],
           expect(app, problems=["form_scanned"], status=MISSING,
                  budget=expected_budget(one_fte_budget()), fields={}))
     app = s.app("encrypted_form")
-    s.add(app, [mail(app, [form_att(db.encrypt_pdf(db.fill_form(app.typed))),
-                           budget_att(db.budget_xlsx(one_fte_budget()))], on(21))],
+    s.add(app, [mail(app, [form_att(db.encrypt_pdf(fill_form(app.typed))),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(21))],
           expect(app, problems=["form_encrypted"], status=MISSING,
                  budget=expected_budget(one_fte_budget()), fields={}))
     app = s.app("owner_password_only_form")  # opens without a password: read normally
-    s.add(app, [mail(app, [form_att(db.encrypt_pdf(db.fill_form(app.typed), user_password="")),
-                           budget_att(db.budget_xlsx(one_fte_budget()))], on(21))],
+    s.add(app, [mail(app, [form_att(db.encrypt_pdf(fill_form(app.typed), user_password="")),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(21))],
           expect(app, problems=[], status=OK, budget=expected_budget(one_fte_budget())))
     for name, data, filename, mime in (
         ("word_form", docx_bytes(), "Ansøgning.docx",
@@ -115,20 +125,40 @@ def application_scenarios() -> list[Scenario]:
     ):
         app = s.app(name)
         s.add(app, [mail(app, [(filename, data, mime),
-                               budget_att(db.budget_xlsx(one_fte_budget()))], on(22))],
+                               budget_att(budget_xlsx(one_fte_budget()))], on(22))],
               expect(app, problems=["form_unsupported_format"], status=MISSING,
                      budget=expected_budget(one_fte_budget()), fields={}))
     app = s.app("corrupt_form")
-    s.add(app, [mail(app, [form_att(db.fill_form(app.typed)[:900]),
-                           budget_att(db.budget_xlsx(one_fte_budget()))], on(22))],
+    s.add(app, [mail(app, [form_att(fill_form(app.typed)[:900]),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(22))],
           expect(app, problems=["form_corrupt"], status=MISSING,
+                 budget=expected_budget(one_fte_budget()), fields={}))
+    app = s.app("form_with_too_many_pages")
+    s.add(app, [mail(app, [form_att(db.many_pages_pdf(MAX_PDF_PAGES + 1)),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(22))],
+          expect(app, problems=["form_too_many_pages"], status=MISSING,
+                 budget=expected_budget(one_fte_budget()), fields={}))
+    app = s.app("empty_form")
+    s.add(app, [mail(app, [form_att(fill_form({})),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(22))],
+          expect(app, problems=["form_empty"], status=MISSING,
+                 budget=expected_budget(one_fte_budget()), fields={}))
+    app = s.app("pdf_that_is_not_our_form")
+    s.add(app, [mail(app, [form_att(db.many_pages_pdf(1), "Ansøgning.pdf"),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(22))],
+          expect(app, problems=["form_not_recognised"], status=MISSING,
+                 budget=expected_budget(one_fte_budget()), fields={}))
+    app = s.app("form_too_large")
+    s.add(app, [mail(app, [form_att(big_pdf(MAX_ATTACHMENT_BYTES + 1)),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(22))],
+          expect(app, problems=["attachment_too_large", "form_missing"], status=MISSING,
                  budget=expected_budget(one_fte_budget()), fields={}))
     # --- missing documents ------------------------------------------------------------------
     app = s.app("missing_budget")
-    s.add(app, [mail(app, [form_att(db.fill_form(app.typed))], on(23))],
+    s.add(app, [mail(app, [form_att(fill_form(app.typed))], on(23))],
           expect(app, problems=["budget_missing"], status=MISSING, budget={}))
     app = s.app("missing_form")
-    s.add(app, [mail(app, [budget_att(db.budget_xlsx(one_fte_budget()))], on(23))],
+    s.add(app, [mail(app, [budget_att(budget_xlsx(one_fte_budget()))], on(23))],
           expect(app, problems=["form_missing"], status=MISSING,
                  budget=expected_budget(one_fte_budget()), fields={}))
     app = s.app("no_attachments_at_all")
@@ -136,7 +166,7 @@ def application_scenarios() -> list[Scenario]:
           expect(app, problems=["budget_missing", "form_missing"], status=MISSING, budget={},
                  fields={}))
     app = s.app("budget_as_pdf")
-    s.add(app, [mail(app, [form_att(db.fill_form(app.typed)),
+    s.add(app, [mail(app, [form_att(fill_form(app.typed)),
                            ("Budget.pdf", db.many_pages_pdf(1), "application/pdf")], on(23))],
           expect(app, problems=["budget_unsupported_format"], status=MISSING, budget={}))
     # --- the budget in its many shapes -----------------------------------------------------
@@ -155,14 +185,33 @@ def application_scenarios() -> list[Scenario]:
         ("budget_ods", db.budget_ods, "Budget.ods", "application/vnd.oasis.opendocument.spreadsheet"),
     ):
         app = s.app(name)
-        s.add(app, [mail(app, [form_att(db.fill_form(app.typed)),
+        s.add(app, [mail(app, [form_att(fill_form(app.typed)),
                                budget_att(builder(full_budget(one_fte_budget())), filename, mime)],
                     on(24))],
               expect(app, problems=[], status=OK, budget=expected_budget(one_fte_budget())))
     app = s.app("encrypted_budget")
-    s.add(app, [mail(app, [form_att(db.fill_form(app.typed)),
-                           budget_att(db.encrypt_office(db.budget_xlsx(one_fte_budget())))], on(24))],
+    s.add(app, [mail(app, [form_att(fill_form(app.typed)),
+                           budget_att(db.encrypt_office(budget_xlsx(one_fte_budget())))], on(24))],
           expect(app, problems=["budget_encrypted"], status=MISSING, budget={}))
+    app = s.app("budget_of_our_own")
+    s.add(app, [mail(app, [form_att(fill_form(app.typed)), budget_att(foreign_workbook())], on(24))],
+          expect(app, problems=["budget_not_recognised"], status=MISSING, budget={}))
+    app = s.app("budget_word_in_a_number")
+    broken = poke_budget(budget_xlsx(one_fte_budget()), "salary_2026_rate", "mange")
+    want = expected_budget(one_fte_budget())
+    want["lines"][0].update(rate=None, amount=None)
+    want["total"] = None
+    s.add(app, [mail(app, [form_att(fill_form(app.typed)), budget_att(broken)], on(24))],
+          # the amount and the total cannot be computed either: the reader names them too
+          expect(app, problems=["budget_value_malformed", "budget_value_missing", "budget_value_missing"],
+                 status=MISSING, budget=want))
+    app = s.app("budget_empty_cell")
+    broken = poke_budget(budget_xlsx(one_fte_budget()), "salary_2027_hours", None)
+    want = expected_budget(one_fte_budget())
+    want["lines"][1].update(hours=None, amount=None)
+    want["total"] = None
+    s.add(app, [mail(app, [form_att(fill_form(app.typed)), budget_att(broken)], on(24))],
+          expect(app, problems=["budget_value_missing"] * 3, status=MISSING, budget=want))
     # --- form values in other Danish spellings -------------------------------------------
     s.standard("danish_formats", edit=lambda a: (
         a.set("cvr", f"{a.want['cvr'][:2]} {a.want['cvr'][2:4]} {a.want['cvr'][4:6]} {a.want['cvr'][6:]}",
@@ -258,20 +307,20 @@ def application_scenarios() -> list[Scenario]:
                   "total_differs_from_form"])
     # --- later mail from the same organisation ---------------------------------------------
     app = s.app("resubmission")
-    first = mail(app, [form_att(db.fill_form({**app.typed, "cvr": app.typed["cvr"]}))], on(10))
-    second = mail(app, [form_att(db.fill_form(app.typed)),
-                        budget_att(db.budget_xlsx(one_fte_budget()))], on(15))
+    first = mail(app, [form_att(fill_form({**app.typed, "cvr": app.typed["cvr"]}))], on(10))
+    second = mail(app, [form_att(fill_form(app.typed)),
+                        budget_att(budget_xlsx(one_fte_budget()))], on(15))
     s.add(app, [first, second], expect(app, problems=[], status=OK, submissions=2,
                                        budget=expected_budget(one_fte_budget())))
     app = s.app("resubmission_after_scan")  # first a scan (no CVR), then the real form
-    first = mail(app, [form_att(db.scan_pdf()), budget_att(db.budget_xlsx(one_fte_budget()))], on(11))
-    second = mail(app, [form_att(db.fill_form(app.typed)),
-                        budget_att(db.budget_xlsx(one_fte_budget()))], on(16))
+    first = mail(app, [form_att(db.scan_pdf()), budget_att(budget_xlsx(one_fte_budget()))], on(11))
+    second = mail(app, [form_att(fill_form(app.typed)),
+                        budget_att(budget_xlsx(one_fte_budget()))], on(16))
     s.add(app, [first, second], expect(app, problems=[], status=OK, submissions=2,
                                        budget=expected_budget(one_fte_budget())))
     app = s.app("reply_with_missing_budget")  # a reply to our receipt carries the budget
-    first = mail(app, [form_att(db.fill_form(app.typed))], on(12))
-    second = mail(app, [budget_att(db.budget_xlsx(one_fte_budget()))], on(14),
+    first = mail(app, [form_att(fill_form(app.typed))], on(12))
+    second = mail(app, [budget_att(budget_xlsx(one_fte_budget()))], on(14),
                   subject="SV: " + "Ansøgning – Pulje til sociale viceværter",
                   headers={"In-Reply-To": first.message_id, "References": first.message_id})
     s.add(app, [first, second], expect(app, problems=[], status=OK, submissions=2,

@@ -4,7 +4,6 @@ and its report mail, plus a report from an organisation we do not know."""
 from __future__ import annotations
 
 import datetime as dt
-from email.utils import make_msgid
 
 from intake.samples import make_mail
 from parsers.report import PARTS
@@ -14,12 +13,14 @@ from tests.fixturegen.applications import (
     App,
     Mail,
     Scenario,
-    _set_headers,
     budget_att,
+    budget_xlsx,
     expect,
     expected_budget,
+    fill_form,
     form_att,
     mail,
+    message_id,
     on,
     one_fte_budget,
 )
@@ -55,12 +56,10 @@ def report_mail(app: App, files: list[tuple[str, bytes]], received: dt.datetime,
     """The report mail, sent from the organisation (or from ``sender``)."""
     sender = sender or app.sender
     domain = sender.split("@", 1)[1]
-    msgid = make_msgid(domain=domain)
     raw = make_mail(subject, sender=sender, body="Hermed vores afrapportering.",
                     attachments=[(n, d, "application/pdf") for n, d in files], date=received,
-                    domain=domain)
-    raw = _set_headers(raw, {"Message-ID": msgid, **(headers or {})})
-    return Mail(raw, received, msgid)
+                    domain=domain, headers=headers)
+    return Mail(raw, received, message_id(raw))
 
 
 def _in(day: int, month: int = 1) -> dt.datetime:
@@ -76,7 +75,7 @@ def report_scenarios(first_n: int) -> list[Scenario]:
         nonlocal n
         app = App(n, f"grantee_{name}")
         n += 1
-        atts = [form_att(db.fill_form(app.typed)), budget_att(db.budget_xlsx(one_fte_budget()))]
+        atts = [form_att(fill_form(app.typed)), budget_att(budget_xlsx(one_fte_budget()))]
         out.append(Scenario(app.name, "application", app.sender, [mail(app, atts, on(18))],
                             expect(app, problems=[], status="komplet",
                                    budget=expected_budget(one_fte_budget())), granted=True))
@@ -133,6 +132,11 @@ def report_scenarios(first_n: int) -> list[Scenario]:
                          _in(12), subject="SV: " + SUBJECT,
                          headers={"In-Reply-To": first.message_id, "References": first.message_id})
     report("completed_by_reply", app, [first, second], [], "komplet", submissions=2)
+    app = grantee("encrypted_part")  # the name still says what it is; staff open it
+    files = all_parts(app)
+    files[0] = (FILENAMES["ledelseserklaering"], db.encrypt_pdf(files[0][1]))
+    report("with_encrypted_part", app, [report_mail(app, files, _in(26))],
+           ["report_attachment_unreadable"], "komplet")
     stranger = App(n, "stranger")
     stranger.want["org_name"] = "Ukendt Boligforening"
     stranger.want["cvr"] = "10000009"
