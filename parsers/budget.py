@@ -27,7 +27,7 @@ code                       field                   params
 =========================  ======================  ==========================================
 budget_encrypted           None                    {}  (password-protected Office file)
 budget_is_pdf              None                    {}  (a budget sent as PDF: a person reads it)
-budget_unsupported         None                    {"type": detected type}
+budget_unsupported         None                    {"type": detected type, or "xlsb"}
 budget_corrupt             None                    {"error": exception class name}
 budget_too_many_cells      None                    {"cells": int, "max_cells": int}
 budget_not_recognised      None                    {}  (none of the budget lines found)
@@ -46,6 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -136,8 +137,16 @@ def _parse_ref(ref: str) -> tuple[int, int] | None:
 # --- loaders -----------------------------------------------------------------------
 
 
+class _Unsupported(Exception):
+    """A format we recognise but cannot read (e.g. Excel's binary .xlsb)."""
+
+
 def _load_xlsx(data: bytes, max_cells: int) -> _Book:
     from openpyxl import load_workbook
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        if "xl/workbook.bin" in zf.namelist():  # .xlsb looks like .xlsx from outside
+            raise _Unsupported("xlsb")
 
     # Count first, streaming, so a huge sheet is refused before it is built in memory.
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -240,6 +249,12 @@ def _load_ods(data: bytes, max_cells: int) -> _Book:
     from odf.opendocument import load
     from odf.table import NamedRange, Table, TableRow
 
+    # odfpy builds the whole document in memory: refuse an oversized content.xml first
+    # (about 100 bytes of XML per filled cell is generous).
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        size = sum(i.file_size for i in zf.infolist() if i.filename == "content.xml")
+    if size > 100 * max_cells + 1_000_000:
+        raise _TooManyCells(size // 100)
     doc = load(io.BytesIO(data))
 
     def attr(el, ns, name):
@@ -315,6 +330,9 @@ def read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cell
     except _TooManyCells as exc:
         reading.problem("budget_too_many_cells", cells=exc.cells, max_cells=max_cells)
         return reading
+    except _Unsupported as exc:
+        reading.problem("budget_unsupported", type=str(exc))
+        return reading
     except Exception as exc:  # any library error on a broken file is "corrupt"
         reading.problem("budget_corrupt", error=type(exc).__name__)
         return reading
@@ -383,7 +401,12 @@ def _to_decimal(value: Any, part: str) -> Decimal:
     if isinstance(value, int | float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError("not a number")
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if isinstance(value, int):
+            return Decimal(value)
+        number = Decimal(repr(value))
+        if number.as_tuple().exponent < -6:  # binary float noise such as 0.30000000000000004
+            number = number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP).normalize()
+        return number
     text = _text(value).strip()
     if text.startswith("#"):
         raise ValueError(f"spreadsheet error {text[:20]}")
@@ -489,6 +512,10 @@ def _extract(book: _Book, bm: BudgetMap, reading: BudgetReading) -> None:
         for part in line.names:
             value, source, needs = _read_value(sheet, found, part, reading)
             values[part], sources[part] = value, source
+            if needs and part != "amount":  # an input given as a formula we cannot evaluate
+                pos = found.positions[part]
+                reading.problem("budget_value_missing", f"{line.key}.{part}", line=line.label,
+                                column=part, cell=f"{sheet.name}!{_ref(*pos)}")
             recompute = recompute or (needs and part == "amount")
         if recompute:
             h, r, s = values.get("hours"), values.get("rate"), values.get("share")

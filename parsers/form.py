@@ -10,6 +10,8 @@ Stable API::
     FormReading.method   # "fields" | "text" | None
     FormReading.form_version  # "1.0" when the document names its version, else None
     FormReading.pages    # page count, None if unknown
+    FormReading.recognised  # True when our fields or labels were found (even if all empty):
+                            #   use it to pick the application form among several PDFs
 
 Problem codes and their params (Danish texts live in config/problems.da.toml):
 
@@ -22,6 +24,8 @@ form_too_many_pages         None        {"pages": int, "max_pages": int}
 form_scanned                None        {"pages": int}  (no text: a scan or photo)
 form_empty                  None        {}  (the labels are there, every field empty)
 form_not_recognised         None        {"pages": int}  (text, but none of our labels)
+form_text_unreadable        None        {"pages": int}  (glyphs without letters: fonts
+                                        with no character map; a person reads it)
 field_missing               key         {"label": str}  (a required field is empty)
 field_malformed             key         {"label": str, "raw": str, "reason": str}
 cvr_check_digit             "cvr"       {"label": str, "raw": str, "reason": str}
@@ -30,7 +34,8 @@ field_needs_review          key         {"label": str, "reason": "printed_choice
                                         (a radio button in a print: a person looks)
 ==========================  ==========  ==============================================
 
-Reading by label (DESIGN.md): pdfplumber word positions with ``x_tolerance`` 3;
+Reading by label (DESIGN.md): pdfplumber word positions with ``x_tolerance`` 3,
+plus text typed onto the page as FreeText annotations (read with pypdf);
 a label is a line that starts with the label's words at the left margin; its
 value is the text to the right of it and the following lines until the next
 label or one of the map's ``stop_texts``. Pages are closed as soon as they are
@@ -50,6 +55,7 @@ from parsers.fieldmap import FieldMap, FormField
 
 _LEFT_MARGIN_SLACK = 30.0  # a label starts this close to the leftmost text of its page
 _VALUE_GAP = 8.0  # a value beside a label is set apart by more than a space
+_RAW_LIMIT = 300  # characters of a bad value quoted back in a problem
 
 
 @dataclass
@@ -61,6 +67,7 @@ class FormReading:
     method: str | None = None
     form_version: str | None = None
     pages: int | None = None
+    recognised: bool = False
 
     def problem(self, code: str, field: str | None = None, **params: Any) -> None:
         """Record a problem."""
@@ -114,13 +121,40 @@ def _read(data: bytes, fm: FieldMap, max_pages: int, reading: FormReading) -> No
     reading.form_version = _version_from_metadata(reader)
 
     raw = _field_values(reader, fm)
+    reading.recognised = bool(raw)
     if raw and any(v.strip() for v in raw.values()):
         reading.method = "fields"
         for f in fm.fields:
             _store(reading, f, raw.get(f.pdf_field, ""), f"PDF field '{f.pdf_field}'", from_print=False)
         return
 
-    _read_text(data, fm, pages, reading)
+    _read_text(data, fm, pages, reading, _free_text_words(reader))
+
+
+def _free_text_words(reader) -> dict[int, list[dict]]:
+    """Text typed onto the page as FreeText annotations ("add text" / typewriter tools),
+    as words at the annotation's place, per page number. pdfplumber garbles their
+    UTF-16 contents, so pypdf reads them."""
+    out: dict[int, list[dict]] = {}
+    for number, page in enumerate(reader.pages, 1):
+        try:
+            annots = page.get("/Annots") or []
+            page_top = float(page.mediabox.top)
+            for ref in annots:
+                a = ref.get_object()
+                if a.get("/Subtype") != "/FreeText" or not a.get("/Contents"):
+                    continue
+                x0, y0, x1, y1 = (float(v) for v in a["/Rect"])
+                left, top = min(x0, x1), page_top - max(y0, y1)
+                text = str(a["/Contents"]).replace("\r\n", "\n").replace("\r", "\n")
+                for i, line in enumerate(t for t in text.split("\n") if t.strip()):
+                    out.setdefault(number, []).append({
+                        "text": line.strip(), "x0": left + 2, "x1": left + 2 + 5 * len(line),
+                        "top": top + 2 + 12 * i, "bottom": top + 12 + 12 * i,
+                    })
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # a malformed annotation is ignored, the page text still counts
+    return out
 
 
 def _version_from_metadata(reader) -> str | None:
@@ -197,7 +231,7 @@ def _store(reading: FormReading, f: FormField, raw: str, source: str, *, from_pr
         value = _choice(f, raw) if f.type == "choice" else normalize.normalize(f.type, raw)
     except ValueError as exc:
         code = getattr(exc, "code", "field_malformed")
-        reading.problem(code, f.key, label=f.label, raw=raw, reason=str(exc))
+        reading.problem(code, f.key, label=f.label, raw=raw[:_RAW_LIMIT], reason=str(exc))
         return
     reading.values[f.key] = {"value": value, "raw": raw, "source": source}
 
@@ -249,21 +283,26 @@ def _lines_of(words: list[dict], page: int) -> list[_Line]:
     return out
 
 
-def _extract_lines(data: bytes, pages: int, reading: FormReading) -> tuple[list[_Line], int, bool] | None:
+def _extract_lines(data: bytes, pages: int, reading: FormReading, extra: dict[int, list[dict]]
+                   ) -> tuple[list[_Line], int, bool] | None:
     """All text lines, the character count and whether any page has images; None on failure."""
     import pdfplumber
 
     lines: list[_Line] = []
     chars = 0
+    unmapped = 0
     images = False
     try:
         with pdfplumber.open(io.BytesIO(data), pages=list(range(1, pages + 1)), password="") as pdf:
             for number, page in enumerate(pdf.pages, 1):
                 try:
                     chars += len(page.chars)
+                    unmapped += sum(1 for ch in page.chars if ch.get("text", "").startswith("(cid:"))
                     images = images or bool(page.images)
                     words = page.extract_words(x_tolerance=3, y_tolerance=3, keep_blank_chars=False)
-                    lines.extend(_lines_of(words, number))
+                    typed = extra.get(number, [])
+                    chars += sum(len(w["text"]) for w in typed)
+                    lines.extend(_lines_of(words + typed, number))
                 finally:
                     page.close()
     except Exception as exc:  # pdfminer raises many kinds; the cause is in args[0]
@@ -272,6 +311,10 @@ def _extract_lines(data: bytes, pages: int, reading: FormReading) -> tuple[list[
             reading.problem("form_encrypted")
         else:
             reading.problem("form_corrupt", error=type(cause).__name__)
+        return None
+    if chars and unmapped * 2 > chars:
+        # Fonts without a character map (some print drivers): glyphs but no letters.
+        reading.problem("form_text_unreadable", pages=pages)
         return None
     return lines, chars, images
 
@@ -319,8 +362,9 @@ def _version_from_text(lines: list[_Line]) -> str | None:
     return None
 
 
-def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading) -> None:
-    extracted = _extract_lines(data, pages, reading)
+def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
+               typed: dict[int, list[dict]]) -> None:
+    extracted = _extract_lines(data, pages, reading, typed)
     if extracted is None:
         return
     lines, chars, images = extracted
@@ -348,6 +392,7 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading) -> N
     if not found:
         reading.problem("form_not_recognised", pages=pages)
         return
+    reading.recognised = True
 
     boundaries = set(taken)
     for i, line in enumerate(lines):

@@ -19,7 +19,8 @@ Stable API::
     share(text) -> Decimal              # "100 %" -> Decimal("1.00"), "0,75" -> Decimal("0.75")
     phone(text) -> str                  # "+45 12 34 56 78"
     email(text) -> str
-    municipality(text) -> str           # official name without "Kommune"; code "municipality_unknown"
+    municipality(text) -> str           # official name without "Kommune" (also ae/oe/aa or o/a
+                                        #   for æ/ø/å); code "municipality_unknown"
     hire_type(text) -> str              # "nyansaettelse" | "forstaerkning"
     text(text) -> str                   # NFC, \r and \r\n -> \n, trimmed
     normalize(field_type, text) -> str | int   # dispatch by the field map's type
@@ -286,14 +287,31 @@ def fold(value: str) -> str:
     return v
 
 
+def _plain(value: str) -> str:
+    """A looser fold for names typed without Danish letters: ø -> o, å -> a (``Hoje-Taastrup``)."""
+    v = unicodedata.normalize("NFKC", value).casefold().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+    v = unicodedata.normalize("NFKD", v)
+    return "".join(ch for ch in v if ch.isalnum())
+
+
 @cache
-def _municipality_index() -> dict[str, str]:
+def _municipality_index() -> tuple[dict[str, str], dict[str, str]]:
+    """(exact fold -> name, loose fold -> name); a loose spelling shared by two names is left out."""
     from parsers.fieldmap import load_municipalities
 
     m = load_municipalities()
-    index = {fold(name): name for name in m.names}
-    index.update({fold(alias): name for alias, name in m.aliases.items()})
-    return index
+    pairs = [(n, n) for n in m.names] + list(m.aliases.items())
+    exact = {fold(spelling): name for spelling, name in pairs}
+    loose: dict[str, str] = {}
+    clashes = set()
+    for spelling, name in pairs:
+        key = _plain(spelling)
+        if loose.get(key, name) != name:
+            clashes.add(key)
+        loose[key] = name
+    for key in clashes:
+        del loose[key]
+    return exact, loose
 
 
 _KOMMUNE = re.compile(r"\s*(?:regionskommune|kommune)\s*$|^\s*(?:kommune)\s*[:-]?\s*", re.I)
@@ -306,9 +324,12 @@ def municipality(value: str) -> str:
     base = _KOMMUNE.sub("", v).strip()
     if not base:
         raise NormalizeError("no municipality named", code="municipality_unknown")
-    index = _municipality_index()
+    exact, loose = _municipality_index()
     for candidate in (base, v):
-        if (name := index.get(fold(candidate))) is not None:
+        if (name := exact.get(fold(candidate))) is not None:
+            return name
+    for candidate in (base, v):
+        if (name := loose.get(_plain(candidate))) is not None:
             return name
     raise NormalizeError("not one of Denmark's 98 municipalities", code="municipality_unknown")
 

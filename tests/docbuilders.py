@@ -13,7 +13,9 @@ Form (PDF)::
     print_form(values) -> bytes                    # "printed to PDF": labels and values drawn
                                                    #   as text at the template's positions
     draw_form_text(values) -> bytes                # a plain text layout "label  value" (reportlab)
+    annotate_form(values) -> bytes                 # empty fields, values typed on top as FreeText
     scan_pdf(pages=1) -> bytes                     # image-like pages, no characters at all
+    unmapped_text_pdf() -> bytes                   # glyphs without letters ("(cid:NN)")
     encrypt_pdf(data, user_password="hemmelig") -> bytes
     many_pages_pdf(pages) -> bytes
 
@@ -67,11 +69,18 @@ def _fm(fieldmap: FieldMap | None) -> FieldMap:
     return fieldmap or load_fieldmap()
 
 
+_TEMPLATES: dict[tuple[str, str], bytes] = {}
+
+
 def template_pdf(fieldmap: FieldMap | None = None) -> bytes:
-    """The empty official application form."""
+    """The empty official application form (made once per field map: embedding fonts takes time)."""
     from intake.templates import application_form_pdf
 
-    return application_form_pdf(_fm(fieldmap))
+    fm = _fm(fieldmap)
+    key = ("pdf", fm.name)
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = application_form_pdf(fm)
+    return _TEMPLATES[key]
 
 
 def _pdf_values(values: dict[str, str], fm: FieldMap) -> dict[str, str]:
@@ -144,21 +153,13 @@ def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None =
     """The form "printed to PDF": every printed word of the template and each value drawn as
     plain text where the template has its field. No fields, no ticks for radio buttons."""
     import pdfplumber
-    from pypdf import PdfReader
     from reportlab.pdfgen import canvas
 
     fm = _fm(fieldmap)
     values = SAMPLE_VALUES if values is None else values
     template = template_pdf(fm)
     font = _font()
-    # where the template puts each field: page index and rectangle
-    rects: dict[str, tuple[int, list[float]]] = {}
-    for i, page in enumerate(PdfReader(io.BytesIO(template)).pages):
-        for annot in page.get("/Annots") or []:
-            a = annot.get_object()
-            name = a.get("/T") or a.get("/Parent", {}).get("/T")
-            if name and name not in rects:
-                rects[str(name)] = (i, [float(x) for x in a["/Rect"]])
+    rects = _field_rects(template)  # where the template puts each field
     buf = io.BytesIO()
     with pdfplumber.open(io.BytesIO(template)) as pdf:
         c = canvas.Canvas(buf, pagesize=(float(pdf.pages[0].width), float(pdf.pages[0].height)))
@@ -186,9 +187,10 @@ def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None =
 
 
 def draw_form_text(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None,
-                   *, font: str = "Helvetica") -> bytes:
+                   *, font: str = "Helvetica", choice_as_text: bool = False) -> bytes:
     """A different, plain layout: each label then its value on the same line (long texts
-    wrapped onto the following lines), drawn with reportlab text only."""
+    wrapped onto the following lines), drawn with reportlab text only. With
+    ``choice_as_text`` the chosen option is written out in words (as in a Word document)."""
     from reportlab.pdfgen import canvas
 
     fm = _fm(fieldmap)
@@ -201,8 +203,9 @@ def draw_form_text(values: dict[str, str] | None = None, fieldmap: FieldMap | No
     y -= 30
     for f in fm.fields:
         text = values.get(f.key, "")
-        if f.type == "choice":
-            text = ""  # a print shows a tick, not a word
+        if f.type == "choice":  # a print shows a tick, not a word, unless typed out
+            chosen = [o.label for o in f.options if o.export == text]
+            text = chosen[0] if choice_as_text and chosen else ""
         lines = _wrap(text, font, 10, 330) if text else [""]
         if y - 14 * len(lines) < 50:
             c.showPage()
@@ -214,6 +217,41 @@ def draw_form_text(values: dict[str, str] | None = None, fieldmap: FieldMap | No
         y -= 14 * len(lines) + 8
     c.showPage()
     c.save()
+    return buf.getvalue()
+
+
+def _field_rects(template: bytes) -> dict[str, tuple[int, list[float]]]:
+    from pypdf import PdfReader
+
+    rects: dict[str, tuple[int, list[float]]] = {}
+    for i, page in enumerate(PdfReader(io.BytesIO(template)).pages):
+        for annot in page.get("/Annots") or []:
+            a = annot.get_object()
+            name = a.get("/T") or a.get("/Parent", {}).get("/T")
+            if name and name not in rects:
+                rects[str(name)] = (i, [float(x) for x in a["/Rect"]])
+    return rects
+
+
+def annotate_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None) -> bytes:
+    """The official form with its fields left empty and the values typed on top as FreeText
+    annotations, as "add text" tools in PDF viewers do."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import FreeText
+
+    fm = _fm(fieldmap)
+    values = SAMPLE_VALUES if values is None else values
+    template = template_pdf(fm)
+    rects = _field_rects(template)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template)))
+    for key, text in values.items():
+        f = fm.field(key)
+        if f.type == "choice" or not text or f.pdf_field not in rects:
+            continue
+        page_no, (x0, y0, x1, y1) = rects[f.pdf_field]
+        writer.add_annotation(page_no, FreeText(text=text, rect=(x0, y0, x1, y1), font_size="10pt"))
+    buf = io.BytesIO()
+    writer.write(buf)
     return buf.getvalue()
 
 
@@ -233,6 +271,35 @@ def scan_pdf(pages: int = 1) -> bytes:
         c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def unmapped_text_pdf(lines: int = 8) -> bytes:
+    """Glyphs without letters: a CID font with no character map (ToUnicode), as some print
+    drivers write. Text extraction gives only "(cid:NN)"."""
+    ops = [f"BT /F1 12 Tf 72 {760 - 20 * i} Td <0024004F004F0048> Tj ET" for i in range(lines)]
+    content = "\n".join(ops).encode("latin-1")
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /Unknown /Encoding /Identity-H /DescendantFonts [6 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Unknown /CIDSystemInfo"
+        b" << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 600 >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
+    return out.getvalue()
 
 
 def encrypt_pdf(data: bytes, user_password: str = "hemmelig", owner_password: str | None = "ejer") -> bytes:
@@ -278,7 +345,10 @@ def _budget_workbook(values: dict | None, fieldmap: FieldMap | None):
     from intake.templates import budget_template_xlsx
 
     fm = _fm(fieldmap)
-    wb = load_workbook(io.BytesIO(budget_template_xlsx(fm)))
+    key = ("xlsx", fm.name)
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = budget_template_xlsx(fm)
+    wb = load_workbook(io.BytesIO(_TEMPLATES[key]))
     ws = wb[fm.budget.sheet]
     values = SAMPLE_BUDGET if values is None else values
     return fm, wb, ws, values

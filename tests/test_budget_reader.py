@@ -236,3 +236,30 @@ def test_too_many_cells_refused():
     assert r.problems[0]["params"]["max_cells"] == 500
     for data in (d.budget_xls(), d.budget_ods()):
         assert codes(read(data, max_cells=5)) == [("budget_too_many_cells", None)]
+
+
+def test_float_noise_and_uncomputable_inputs():
+    data = d.budget_xlsx()
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb["Budget"]
+    ws["D6"] = 0.1 + 0.65  # 0.75 with binary noise
+    ws["C5"] = "=300+34"  # a formula in an input cell, no cached value
+    buf = io.BytesIO()
+    wb.save(buf)
+    r = read(buf.getvalue())
+    got = {x["key"]: x for x in r.lines}
+    assert got["salary_2027"]["share"] == "0.75"
+    assert ("budget_value_missing", "salary_2026.rate") in codes(r)
+    assert got["salary_2026"]["amount"] is None
+
+
+def test_xlsb_is_unsupported_not_corrupt():
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.bin", b"\x83\x01\x00")
+    r = read(buf.getvalue())
+    assert codes(r) == [("budget_unsupported", None)]
+    assert r.problems[0]["params"] == {"type": "xlsb"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from parsers.fieldmap import load_fieldmap
 from parsers.form import read_application_form
@@ -72,8 +74,8 @@ def test_reinforcement_radio(template):
     assert r.values["hire_type"]["value"] == "forstaerkning"
 
 
-@pytest.mark.parametrize("builder", [d.flatten_form, d.print_form, d.draw_form_text],
-                         ids=["flattened", "printed", "drawn"])
+@pytest.mark.parametrize("builder", [d.flatten_form, d.print_form, d.draw_form_text, d.annotate_form],
+                         ids=["flattened", "printed", "drawn", "typed-on-top"])
 def test_form_without_fields_is_read_by_label(builder):
     r = read(builder())
     assert r.method == "text"
@@ -125,6 +127,7 @@ def test_printed_form_with_missing_required_value():
 
 def test_empty_template_is_empty_not_a_scan(template):
     r = read(template)
+    assert r.recognised
     assert codes(r) == [("form_empty", None)]
     assert r.values == {}
 
@@ -134,6 +137,12 @@ def test_scan_has_no_text():
     assert codes(r) == [("form_scanned", None)]
     assert r.problems[0]["params"] == {"pages": 2}
     assert r.method is None
+
+
+def test_glyphs_without_letters_are_not_guessed():
+    r = read(d.unmapped_text_pdf())
+    assert codes(r) == [("form_text_unreadable", None)]
+    assert r.values == {}
 
 
 def test_encrypted_with_user_password():
@@ -157,6 +166,8 @@ def test_too_many_pages_are_not_parsed():
 def test_other_pdf_is_not_recognised():
     r = read(d.many_pages_pdf(2))
     assert codes(r) == [("form_not_recognised", None)]
+    assert not r.recognised
+    assert read(d.print_form()).recognised and read(d.fill_form()).recognised
 
 
 @pytest.mark.parametrize("data", [b"", b"%PDF-1.7\n garbage", b"not a pdf at all", b"%PDF-1.4\n" + b"\x00" * 500])
@@ -170,3 +181,48 @@ def test_truncated_filled_form_never_raises(template):
     for cut in (len(data) // 3, len(data) // 2, len(data) - 200):
         r = read(data[:cut])
         assert r.problems or r.values  # something useful either way, no exception
+
+
+def test_choice_typed_out_in_words_is_read():
+    r = read(d.draw_form_text({**d.SAMPLE_VALUES, "hire_type": "Forstaerkning"}, choice_as_text=True))
+    assert r.values["hire_type"]["value"] == "forstaerkning"
+    assert r.problems == []
+
+
+def test_label_inside_free_text_does_not_steal_a_value(template):
+    text = "Kommunen deltager.\rDato for opstart aftales senere.\rKommune Aarhus er med."
+    r = read(d.print_form({**d.SAMPLE_VALUES, "target_group": text}))
+    got = values(r)
+    assert got["municipality"] == "Aarhus"
+    assert got["signed_date"] == "2025-07-28"
+    assert words(got["target_group"]) == words(text.replace("\r", " "))
+
+
+def test_mangled_bytes_never_raise(template):
+    import random
+
+    data = bytearray(d.fill_form(template=template))
+    rng = random.Random(4)
+    for _ in range(15):
+        broken = bytearray(data)
+        for _ in range(40):
+            broken[rng.randrange(len(broken))] = rng.randrange(256)
+        r = read(bytes(broken))
+        assert r.method in ("fields", "text", None)
+
+
+_NAME_CHARS = st.characters(whitelist_categories=("Lu", "Ll", "Nd"), whitelist_characters=" -.,/()&'",
+                            max_codepoint=0xFF)  # Latin-1: what Helvetica in the drawn fixtures can print
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(_NAME_CHARS, min_size=1, max_size=40).filter(str.strip),
+       st.text(_NAME_CHARS, min_size=1, max_size=40).filter(str.strip),
+       st.sampled_from([d.fill_form, d.flatten_form, d.print_form, d.draw_form_text, d.annotate_form]))
+def test_any_name_survives_every_way_of_sending_the_form(org, contact, builder):
+    r = read(builder({**d.SAMPLE_VALUES, "org_name": org, "contact_name": contact}))
+    for key, typed in (("org_name", org), ("contact_name", contact)):
+        got = r.values.get(key, {}).get("value")
+        assert got is not None, (key, r.problems)
+        assert got.split() == typed.split(), key
+    assert r.values["cvr"]["value"] == "29190003"

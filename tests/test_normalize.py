@@ -104,17 +104,13 @@ def test_email():
 @pytest.mark.parametrize("raw,name", [
     ("Aarhus Kommune", "Aarhus"), ("århus", "Aarhus"), ("AARHUS", "Aarhus"),
     ("Høje-Taastrup Kommune", "Høje-Taastrup"), ("Hoeje Taastrup", "Høje-Taastrup"),
-    ("hoje-taastrup", None), ("Lyngby-Taarbaek", "Lyngby-Taarbæk"), ("Ærø", "Ærø"), ("Aeroe Kommune", "Ærø"),
+    ("hoje-taastrup", "Høje-Taastrup"), ("Kobenhavn", "København"), ("Tarnby", "Tårnby"), ("Lyngby-Taarbaek", "Lyngby-Taarbæk"), ("Ærø", "Ærø"), ("Aeroe Kommune", "Ærø"),
     ("Åbenrå", "Aabenraa"), ("Københavns Kommune", "København"), ("Koebenhavn", "København"),
     ("Bornholms Regionskommune", "Bornholm"), ("Ringkøbing-Skjern", "Ringkøbing-Skjern"),
     ("Vesthimmerlands Kommune", "Vesthimmerlands"), ("Broenderslev", "Brønderslev"),
 ])
 def test_municipality(raw, name):
-    if name is None:  # "o" for "ø" is too loose to trust for a name: never guess
-        with pytest.raises(ValueError):
-            n.municipality(raw)
-    else:
-        assert n.municipality(raw) == name
+    assert n.municipality(raw) == name
 
 
 def test_every_official_name_maps_to_itself():
@@ -149,23 +145,27 @@ def _danish_writings(value: Decimal) -> list[str]:
             f"{da.replace('.', '')} kr", f"DKK {da}"]
 
 
+@settings(deadline=None)  # no timed assertions: a busy machine is not a bug
 @given(money_values)
 def test_money_round_trip(value):
     for written in _danish_writings(value):
         assert n.money_decimal(written) == value, written
 
 
+@settings(deadline=None)  # no timed assertions: a busy machine is not a bug
 @given(st.integers(min_value=0, max_value=10**12))
 def test_integer_round_trip(value):
     assert n.integer(n.format_number_da(value, 0)) == value
     assert n.integer(str(value)) == value
 
 
+@settings(deadline=None)  # no timed assertions: a busy machine is not a bug
 @given(st.decimals(min_value=0, max_value=100, places=2, allow_nan=False, allow_infinity=False))
 def test_share_round_trip(percent):
     assert n.share(f"{n.format_number_da(percent)} %") == percent / 100
 
 
+@settings(deadline=None)  # no timed assertions: a busy machine is not a bug
 @given(st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2150, 12, 31)), st.integers(0, 6))
 def test_date_round_trip(day, style):
     written = [
@@ -180,6 +180,7 @@ def test_date_round_trip(day, style):
     assert n.parse_date(written) == day, written
 
 
+@settings(deadline=None)  # no timed assertions: a busy machine is not a bug
 @given(st.text(alphabet="0123456789", min_size=7, max_size=7).filter(lambda s: s[0] != "0"), st.booleans())
 def test_cvr_round_trip(prefix, with_dk):
     number = cvr_with_check(prefix)
@@ -189,6 +190,7 @@ def test_cvr_round_trip(prefix, with_dk):
     assert n.cvr(("DK " if with_dk else "") + written) == number
 
 
+@settings(deadline=None)  # no timed assertions: a busy machine is not a bug
 @given(st.text(alphabet="0123456789", min_size=8, max_size=8), st.sampled_from(["", "+45 ", "0045", "+45"]))
 def test_phone_round_trip(digits, prefix):
     spaced = " ".join(digits[i:i + 2] for i in range(0, 8, 2))
@@ -200,7 +202,7 @@ NORMALISERS = [n.cvr, n.date, n.parse_number, n.money, n.decimal, n.integer, n.s
                n.email, n.municipality, n.hire_type, n.text]
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # no timed assertions
 @given(st.text(max_size=60))
 def test_any_string_gives_a_value_or_a_value_error(raw):
     for fn in NORMALISERS:
@@ -210,7 +212,7 @@ def test_any_string_gives_a_value_or_a_value_error(raw):
             pass
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # no timed assertions
 @given(st.text(alphabet="0123456789.,- %krDK/æøå", max_size=30))
 def test_number_like_strings_give_a_value_or_a_value_error(raw):
     for fn in NORMALISERS:

@@ -113,3 +113,13 @@ def test_templates_command_writes_both_files(tmp_path, capsys):
     assert "ansoegningsskema-v1.0.pdf" in out and "budgetskabelon-v1.0.xlsx" in out
     assert (tmp_path / "out" / "ansoegningsskema-v1.0.pdf").read_bytes().startswith(b"%PDF-")
     assert (tmp_path / "out" / "budgetskabelon-v1.0.xlsx").read_bytes().startswith(b"PK")
+
+
+def test_form_falls_back_to_helvetica_without_dejavu(monkeypatch, tmp_path):
+    import intake.templates as templates
+
+    monkeypatch.setattr(templates, "FONT_DIR", tmp_path / "no-fonts")
+    data = templates.application_form_pdf(FM)
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.get_fields()) == len(FM.fields)
+    assert "Forventet ansættelsesdato" in reader.pages[0].extract_text()
