@@ -79,3 +79,12 @@ def find_granted_application(s: Session, extraction: Extraction,
         return hits[-1], f"organisation name {hits[-1].org_name!r}"
     tried = f"CVR {', '.join(extraction.cvrs)}" if extraction.cvrs else "no CVR in the report"
     return None, f"{tried}; sender {sender or '-'}; no granted application of that organisation"
+
+
+def find_incomplete_report(s: Session, parent: Case) -> Case | None:
+    """The newest incomplete report on a granted application: more parts add to it."""
+    return s.scalar(
+        select(Case).where(Case.kind == "report", Case.parent_pk == parent.id,
+                           Case.status.in_(INCOMPLETE))
+        .order_by(Case.id.desc()).limit(1)
+    )

@@ -19,7 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from intake import routing
 from intake.extraction import ROLE_BUDGET, ROLE_FORM, Extraction, extract
-from intake.matching import find_granted_application, find_incomplete_application
+from intake.matching import (
+    find_granted_application,
+    find_incomplete_application,
+    find_incomplete_report,
+)
 from intake.pool import Pool
 from intake.settings import Settings
 from parsers.mime import ParsedMail, parse_mail
@@ -32,7 +36,6 @@ log = logging.getLogger(__name__)
 STATUS_RECEIVED = "modtaget"
 STATUS_GRANTED = "bevilget"
 DECIDED = ("bevilget", "afslag")
-INCOMPLETE = ("modtaget", "mangler")
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,12 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, ro
         parent, how = find_granted_application(s, extraction, mail)
         if parent is None:
             return routing.TRIAGE, f"report matches no granted application ({how})"
+        earlier = find_incomplete_report(s, parent)
+        if earlier is not None:  # the missing parts, sent as a new mail rather than a reply
+            extraction = _extract_for(s, ctx, earlier, mail, msg, None)
+            _add_submission(s, ctx, earlier, msg, mail, route, extraction, "resubmission",
+                            f"more of the report from {mail.from_addr}")
+            return route.outcome, f"{route.reason}; adds to the report {earlier.case_id}"
     elif route.kind == "application" and not extraction.late:
         earlier = find_incomplete_application(s, extraction, mail)
         if earlier is not None:
@@ -187,7 +196,7 @@ def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail
         _update_case(case, ctx)
         repo.add_event(s, case, "reprocessed", "read again", ctx.now(), msg)
         return
-    if mail.attachments and case.kind in ("application", "report"):
+    if mail.attachments and case.kind in ("application", "report") and case.status not in DECIDED:
         extraction = _extract_for(s, ctx, case, mail, msg, None)
         _add_submission(s, ctx, case, msg, mail, route, extraction, "followup",
                         f"reply from {mail.from_addr} with {len(mail.attachments)} attachment(s)")

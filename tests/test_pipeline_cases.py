@@ -156,3 +156,32 @@ def test_a_report_from_an_unknown_organisation_goes_to_triage_with_a_reason(app)
         msg = s.scalars(select(RawMessage)).one()
         assert msg.outcome == "triage"
         assert "no granted application" in msg.reason
+
+
+def test_missing_report_parts_sent_in_a_new_mail_complete_the_same_report(app):
+    import datetime as dt
+
+    org = App(12, "parts")
+    deliver(app, complete(org))
+    with transaction(app.context.factory) as s:
+        s.scalars(select(Case)).one().status = "bevilget"
+    files = _report_files(org)
+    when = dt.datetime(2028, 1, 20, 10, 0, tzinfo=dt.UTC)
+    deliver(app, report_mail(org, files[:3], when))
+    assert [c[1:] for c in cases(app)] == [("application", "bevilget", 1), ("report", "mangler", 1)]
+    deliver(app, report_mail(org, files[3:], when + dt.timedelta(days=2)))
+    assert [c[1:] for c in cases(app)] == [("application", "bevilget", 1), ("report", "komplet", 2)]
+
+
+def test_a_reply_with_attachments_to_a_decided_case_is_only_a_followup(app):
+    org = App(13, "decided")
+    first = complete(org)
+    deliver(app, first)
+    with transaction(app.context.factory) as s:
+        s.scalars(select(Case)).one().status = "bevilget"
+    reply = mail(org, [form_att(db.scan_pdf())], on(25), subject="SV: Ansøgning – Pulje til sociale viceværter",
+                 headers={"In-Reply-To": first.message_id})
+    deliver(app, reply)
+    assert cases(app) == [("PSV-2025-0001", "application", "bevilget", 1)]
+    with app.context.factory() as s:
+        assert "followup" in [e.kind for e in s.scalars(select(Case)).one().events]
