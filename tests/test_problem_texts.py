@@ -58,3 +58,10 @@ def test_labels_come_from_the_field_map():
     assert P.label("cvr") == "CVR-nummer"
     assert P.label("salary_2027.rate") == "Løn 2027"
     assert P.label("revisionsprotokollat") == "Revisionsprotokollat"
+
+
+@pytest.mark.parametrize("code", ALL)
+def test_an_amount_at_the_end_of_a_sentence_does_not_double_its_full_stop(code):
+    names = re.findall(r"{(\w+)}", P.catalogue()["problems"][code]["text"])
+    message = P.render(code, "cvr", {n: "1.000,00 kr." for n in names})["message"]
+    assert "kr.." not in message
