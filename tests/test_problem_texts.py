@@ -63,5 +63,6 @@ def test_labels_come_from_the_field_map():
 @pytest.mark.parametrize("code", ALL)
 def test_an_amount_at_the_end_of_a_sentence_does_not_double_its_full_stop(code):
     names = re.findall(r"{(\w+)}", P.catalogue()["problems"][code]["text"])
-    message = P.render(code, "cvr", {n: "1.000,00 kr." for n in names})["message"]
+    amounts = {"value", "limit", "expected", "requested"}  # the params that may carry "kr."
+    message = P.render(code, "cvr", {n: "1.000,00 kr." if n in amounts else "x" for n in names})["message"]
     assert "kr.." not in message
