@@ -78,6 +78,11 @@ def da_date(day: dt.date) -> str:
     return f"{day.day}. {_MONTHS[day.month - 1]} {day.year}"
 
 
+# Beyond this no budget number is meant seriously; treating it as unreadable keeps
+# the arithmetic inside Decimal's precision (a quantize would raise otherwise).
+_ABSURD = Decimal(10) ** 15
+
+
 def _dec(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
@@ -85,7 +90,7 @@ def _dec(value: Any) -> Decimal | None:
         d = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return d if d.is_finite() else None
+    return d if d.is_finite() and abs(d) < _ABSURD else None
 
 
 def _value(fields: dict[str, Any], key: str) -> Any:
