@@ -170,6 +170,7 @@ def _version_from_metadata(reader) -> str | None:
 def _field_values(reader, fm: FieldMap) -> dict[str, str]:
     """Values of the map's fields present in the PDF (pdf_field -> text); {} if none."""
     fields = reader.get_fields() or {}
+    choices = {f.pdf_field for f in fm.fields if f.type == "choice"}
     wanted = {f.pdf_field for f in fm.fields}
     out: dict[str, str] = {}
     for name, spec in fields.items():
@@ -178,18 +179,19 @@ def _field_values(reader, fm: FieldMap) -> dict[str, str]:
         if key is None:
             continue
         value = spec.get("/V") if hasattr(spec, "get") else None
-        out[key] = _field_text(value)
+        is_button = key in choices or (hasattr(spec, "get") and spec.get("/FT") == "/Btn")
+        out[key] = _field_text(value, is_button)
     return out
 
 
-def _field_text(value: Any) -> str:
+def _field_text(value: Any, is_button: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, list | tuple):
-        return "\n".join(_field_text(v) for v in value)
+        return "\n".join(_field_text(v, is_button) for v in value)
     text = str(value)
-    if text.startswith("/"):  # radio/checkbox values are PDF names
-        text = text[1:]
+    if is_button:  # a radio/checkbox value is a PDF name, sometimes given as text "/Name"
+        text = text.removeprefix("/")
         if text == "Off":
             return ""
     return text
@@ -354,6 +356,15 @@ def _label_words(line: _Line, wanted: str, left: dict[int, float]) -> int | None
     return None
 
 
+def _far_apart(above: _Line, below: _Line) -> bool:
+    """True when ``below`` is on another page or more than about two empty lines lower."""
+    if above.page != below.page:
+        return True
+    top = min(w.top for w in above.words)
+    bottom = max(w.bottom for w in above.words)
+    return min(w.top for w in below.words) - bottom > 2.5 * max(bottom - top, 1.0)
+
+
 def _version_from_text(lines: list[_Line]) -> str | None:
     for line in lines[:80]:
         text = " ".join(w.text for w in line.words)
@@ -408,6 +419,8 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
         parts = [" ".join(w.text for w in lines[i].words[taken_words:])]
         j = i + 1
         while j < len(lines) and j not in boundaries:
+            if not f.multiline and _far_apart(lines[j - 1], lines[j]):
+                break  # a one-line value does not jump pages or gaps (page headers, footers)
             parts.append(" ".join(w.text for w in lines[j].words))
             j += 1
         parts = [p for p in parts if p.strip()]

@@ -14,6 +14,7 @@ Form (PDF)::
                                                    #   as text at the template's positions
     draw_form_text(values) -> bytes                # a plain text layout "label  value" (reportlab)
     annotate_form(values) -> bytes                 # empty fields, values typed on top as FreeText
+    browser_print(data) -> bytes                   # + date/title header and address/page footer
     scan_pdf(pages=1) -> bytes                     # image-like pages, no characters at all
     unmapped_text_pdf() -> bytes                   # glyphs without letters ("(cid:NN)")
     encrypt_pdf(data, user_password="hemmelig") -> bytes
@@ -253,6 +254,29 @@ def annotate_form(values: dict[str, str] | None = None, fieldmap: FieldMap | Non
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
+
+
+def browser_print(data: bytes, *, footer: bool = True) -> bytes:
+    """Stamp what a browser's print adds on every page: date and title at the top, the file's
+    address and "n/N" at the bottom."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.pdfgen import canvas
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    total = len(writer.pages)
+    for n, page in enumerate(writer.pages, 1):
+        stamp = io.BytesIO()
+        c = canvas.Canvas(stamp, pagesize=(float(page.mediabox.width), float(page.mediabox.height)))
+        c.setFont("Helvetica", 8)
+        c.drawString(20, float(page.mediabox.height) - 12, "26.07.2025 10.32      ansoegningsskema-v1.0.pdf")
+        if footer:
+            c.drawString(20, 12, f"file:///C:/Users/mette/Downloads/ansoegningsskema-v1.0.pdf      {n}/{total}")
+        c.showPage()
+        c.save()
+        page.merge_page(PdfReader(io.BytesIO(stamp.getvalue())).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def scan_pdf(pages: int = 1) -> bytes:

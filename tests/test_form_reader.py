@@ -69,6 +69,11 @@ def test_filled_form_is_read_from_its_fields(template):
     assert r.values["municipality"]["raw"] == "Aarhus Kommune"
 
 
+def test_text_value_starting_with_a_slash_is_kept(template):
+    r = read(d.fill_form({**d.SAMPLE_VALUES, "departments": "/afd. 7 og 9"}, template=template))
+    assert r.values["departments"]["value"] == "/afd. 7 og 9"
+
+
 def test_reinforcement_radio(template):
     r = read(d.fill_form({**d.SAMPLE_VALUES, "hire_type": "Forstaerkning"}, template=template))
     assert r.values["hire_type"]["value"] == "forstaerkning"
@@ -226,3 +231,14 @@ def test_any_name_survives_every_way_of_sending_the_form(org, contact, builder):
         assert got is not None, (key, r.problems)
         assert got.split() == typed.split(), key
     assert r.values["cvr"]["value"] == "29190003"
+
+
+@pytest.mark.parametrize("builder", [d.print_form, d.draw_form_text])
+def test_browser_headers_and_footers_do_not_join_values(builder):
+    """A browser's print adds a date, the file name and the page number on every page."""
+    r = read(d.browser_print(builder()))
+    got = values(r)
+    assert got["rent_level"] == "950.50"
+    assert got["signed_date"] == "2025-07-28"
+    assert got["org_name"] == "Boligselskabet Ærøhøj"
+    assert codes(r) == [("field_needs_review", "hire_type")]
