@@ -91,14 +91,20 @@ def _value(v) -> str:
 
 
 def _budget_lines(budget: dict) -> list[str]:
-    """The budget as a small table, each line with where its numbers came from."""
+    """The budget as a small table, then where each of its numbers came from."""
     out = ["  budget:"]
+    lines = budget.get("lines") or []
     rows = [[str(line.get(k) if line.get(k) is not None else "-")
-             for k in ("line", "hours", "rate", "share", "amount")] + [line.get("source") or ""]
-            for line in budget.get("lines") or []]
-    rows.append(["I alt", "", "", "", str(budget.get("total") or "-"), budget.get("total_source") or ""])
-    table = _table(["line", "hours", "rate", "share", "amount", "source"], rows)
+             for k in ("line", "hours", "rate", "share", "amount")] for line in lines]
+    rows.append(["I alt", "", "", "", str(budget.get("total") or "-")])
+    table = _table(["line", "hours", "rate", "share", "amount"], rows)
     out += ["    " + row for row in table.splitlines()]
+    out.append("    sources:")
+    for line in lines:
+        sources = line.get("sources") or {"amount": line.get("source")}
+        described = "; ".join(f"{part} {src}" for part, src in sources.items() if src)
+        out.append(f"      {line.get('line') or line.get('key')}: {described or '-'}")
+    out.append(f"      I alt: {budget.get('total_source') or '-'}")
     if budget.get("recomputed"):
         out.append(f"    computed (no cached value): {', '.join(budget['recomputed'])}")
     return out

@@ -52,6 +52,7 @@ def test_a_complete_application_becomes_a_complete_case_with_its_values(app):
         shown = case_detail(s, case, app.pool)
     assert "cvr: " + org.want["cvr"] + "   [PDF field" in shown
     assert "Løn 2026" in shown and "550766.00" in shown and "I alt" in shown
+    assert "rate cell Budget!C5 (name salary_2026_rate)" in shown
     assert "problems: none" in shown
 
 
