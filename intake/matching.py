@@ -7,7 +7,7 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from intake.checks import fold
@@ -39,15 +39,20 @@ def find_incomplete_application(s: Session, extraction: Extraction, mail: Parsed
     readable CVR; two different CVRs are two organisations, whoever sends them.
     """
     cvr = extraction.value("cvr")
+    sender = (mail.from_addr or "").lower()
+    same = [func.lower(Case.sender) == sender] if sender else []
+    if cvr:
+        same.append(Case.cvr == cvr)
+    if not same:
+        return None
     candidates = list(s.scalars(
-        select(Case).where(Case.kind == "application", Case.status.in_(INCOMPLETE))
+        select(Case).where(Case.kind == "application", Case.status.in_(INCOMPLETE), or_(*same))
         .order_by(Case.received_at.desc(), Case.id.desc())
     ))
     if cvr:
         for case in candidates:
             if case.cvr == cvr:
                 return case
-    sender = (mail.from_addr or "").lower()
     for case in candidates:
         if sender and (case.sender or "").lower() == sender and (not cvr or not case.cvr):
             return case

@@ -186,3 +186,26 @@ def test_a_reply_with_attachments_to_a_decided_case_is_only_a_followup(app):
     assert cases(app) == [("PSV-2025-0001", "application", "bevilget", 1)]
     with app.context.factory() as s:
         assert "followup" in [e.kind for e in s.scalars(select(Case)).one().events]
+
+
+def _granted(app, org):
+    deliver(app, complete(org))
+    with transaction(app.context.factory) as s:
+        repo.get_case(s, "PSV-2025-0001").status = "bevilget"
+
+
+def test_a_report_without_cvr_from_a_public_mail_service_is_found_by_the_organisation_name(app):
+    import datetime as dt
+
+    org = App(14, "gmailer")
+    org.sender = "aeroehoej.kontor@gmail.com"  # the application came from a public address too
+    _granted(app, org)
+    files = [(FILENAMES[p], part_pdf(p, org, cvr=False)) for p in PARTS]
+    when = dt.datetime(2028, 1, 20, 10, 0, tzinfo=dt.UTC)
+    # another gmail user: the shared domain says nothing, and the name is not there
+    deliver(app, report_mail(org, files, when, sender="someone.else@gmail.com"))
+    assert [c[1] for c in cases(app)] == ["application"]
+    # the organisation's name in the subject ties it to its grant
+    deliver(app, report_mail(org, files, when, sender="bestyrelsen@gmail.com",
+                             subject="Afrapportering pulje til sociale viceværter – Boligselskabet Ærøhøj"))
+    assert [c[1:3] for c in cases(app)] == [("application", "bevilget"), ("report", "komplet")]
