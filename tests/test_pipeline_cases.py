@@ -209,3 +209,18 @@ def test_a_report_without_cvr_from_a_public_mail_service_is_found_by_the_organis
     deliver(app, report_mail(org, files, when, sender="bestyrelsen@gmail.com",
                              subject="Afrapportering pulje til sociale viceværter – Boligselskabet Ærøhøj"))
     assert [c[1:3] for c in cases(app)] == [("application", "bevilget"), ("report", "komplet")]
+
+
+def test_cases_show_on_the_command_line_tells_values_sources_and_what_to_fix(app, workdir, capsys):
+    from intake.cli import main
+
+    org = App(15, "cli")
+    broken = dict(org.typed, cvr=org.want["cvr"][:7] + str((int(org.want["cvr"][7]) + 1) % 10))
+    deliver(app, mail(org, [form_att(db.fill_form(broken)), budget_att(db.budget_xlsx(one_fte_budget()))],
+                      on(20)))
+    assert main(["--config", str(workdir / "settings.toml"), "cases", "show", "psv-2025-0001"]) == 0
+    out = capsys.readouterr().out
+    assert "status: mangler" in out
+    assert "org_name: Boligselskabet Ærøhøj   [PDF field 'org_name']" in out
+    assert "cvr_check_digit [cvr]" in out and "virk.dk" in out
+    assert "amount computed from Budget!B5*C5*D5" in out
