@@ -110,7 +110,11 @@ def cmd_templates(args) -> int:
 
     from intake.templates import write_templates
 
-    for path in write_templates(Path(args.out)):
+    try:
+        paths = write_templates(Path(args.out))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the templates to {args.out}: {exc.strerror or exc}") from exc
+    for path in paths:
         print(path)
     return 0
 

@@ -6,6 +6,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from parsers import filetype
@@ -263,3 +265,35 @@ def test_xlsb_is_unsupported_not_corrupt():
     r = read(buf.getvalue())
     assert codes(r) == [("budget_unsupported", None)]
     assert r.problems[0]["params"] == {"type": "xlsb"}
+
+
+_money = st.decimals(min_value=0, max_value=Decimal("99999.99"), places=2, allow_nan=False, allow_infinity=False)
+_salary = st.fixed_dictionaries({
+    "hours": st.integers(min_value=0, max_value=3000).map(Decimal),
+    "rate": st.decimals(min_value=0, max_value=Decimal("999.99"), places=2, allow_nan=False, allow_infinity=False),
+    "share": st.integers(min_value=0, max_value=100).map(lambda p: Decimal(p) / 100),
+})
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_salary, _salary, _money, _money, st.booleans(), st.booleans(), st.integers(0, 3),
+       st.sampled_from(["moved", "stale", "drop"]))
+def test_any_budget_reads_back(s26, s27, a26, a27, cached, text_numbers, moved, names):
+    def amount(s):
+        return (s["hours"] * s["rate"] * s["share"]).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+
+    values = {"salary_2026": {**s26, "amount": amount(s26)}, "salary_2027": {**s27, "amount": amount(s27)},
+              "activity_2026": {"amount": a26}, "activity_2027": {"amount": a27}}
+    total = sum(v["amount"] for v in values.values())
+    values["total"] = {"amount": total}
+    r = read(d.budget_xlsx(values, cached=cached, text_numbers=text_numbers, moved_rows=moved, names=names))
+    assert r.problems == []
+    got = {x["key"]: x for x in r.lines}
+    for key in ("salary_2026", "salary_2027"):
+        v = values[key]
+        assert Decimal(got[key]["hours"]) == v["hours"]
+        assert Decimal(got[key]["rate"]) == v["rate"]
+        assert Decimal(got[key]["share"]) == v["share"]
+        assert got[key]["amount"] == str(v["amount"])
+    assert got["activity_2026"]["amount"] == str(a26) and got["activity_2027"]["amount"] == str(a27)
+    assert r.total == str(total.quantize(Decimal("0.01")))

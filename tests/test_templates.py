@@ -123,3 +123,10 @@ def test_form_falls_back_to_helvetica_without_dejavu(monkeypatch, tmp_path):
     reader = PdfReader(io.BytesIO(data))
     assert len(reader.get_fields()) == len(FM.fields)
     assert "Forventet ansættelsesdato" in reader.pages[0].extract_text()
+
+
+def test_templates_command_says_why_it_cannot_write(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["templates", "--out", str(blocker / "out")]) == 1
+    assert "cannot write the templates" in capsys.readouterr().err
