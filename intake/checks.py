@@ -25,6 +25,7 @@ from typing import Any
 
 from intake import problems as P
 from intake.pool import Pool
+from parsers import normalize
 
 # SPEC.md marks these required; cvr, fte and amount_requested are needed by the
 # other checks (identity, ceiling, budget total), so they are required as well.
@@ -35,7 +36,6 @@ FORM = "form"
 BUDGET = "budget"
 SPREADSHEET_TYPES = ("xlsx", "xlsm", "xls", "ods", "office-encrypted")
 
-_CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CENT = Decimal("0.01")
 _MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
@@ -43,10 +43,13 @@ _MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august
 
 
 def cvr_valid(cvr: str) -> bool:
-    """Modulus-11 check of an 8-digit CVR number (weights 2,7,6,5,4,3,2,1)."""
+    """An 8-digit CVR number that passes the modulus-11 check (``parsers.normalize.cvr``)."""
     if not re.fullmatch(r"\d{8}", cvr or ""):
         return False
-    return sum(int(d) * w for d, w in zip(cvr, _CVR_WEIGHTS, strict=True)) % 11 == 0
+    try:
+        return normalize.cvr(cvr) == cvr
+    except normalize.NormalizeError:
+        return False
 
 
 def fold(text: str) -> str:

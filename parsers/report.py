@@ -28,6 +28,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from parsers import normalize
+
 PARTS = ("ledelseserklaering", "faglig_afrapportering", "regnskab", "revisionsberetning",
          "revisionsprotokollat")
 PROFESSIONAL = "faglig_afrapportering"
@@ -49,7 +51,6 @@ KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # unless something more specific matched.
 WEAK = (("faglig_afrapportering", ("afrapportering",)),)
 
-_CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
 _CVR_RE = re.compile(r"CVR[\s.\-]*(?:nr\.?|nummer)?[\s.:]*((?:\d\s?){7}\d)\b", re.IGNORECASE)
 
 
@@ -88,10 +89,13 @@ def fold(text: str) -> str:
 
 
 def cvr_valid(cvr: str) -> bool:
-    """Modulus-11 check of an 8-digit CVR number."""
-    if not re.fullmatch(r"\d{8}", cvr):
+    """An 8-digit CVR number that passes the modulus-11 check (``parsers.normalize.cvr``)."""
+    if not re.fullmatch(r"\d{8}", cvr or ""):
         return False
-    return sum(int(d) * w for d, w in zip(cvr, _CVR_WEIGHTS, strict=True)) % 11 == 0
+    try:
+        return normalize.cvr(cvr) == cvr
+    except normalize.NormalizeError:
+        return False
 
 
 def find_cvrs(text: str) -> list[str]:
