@@ -29,6 +29,8 @@ ROLE_TOO_LARGE = "for stor"
 FORM_HINTS = ("ansog", "ansoeg", "skema", "application", "form")
 BUDGET_HINTS = ("budget",)
 FORM_TYPES = (filetype.PDF, *filetype.WORD_PROCESSING, *filetype.IMAGES)
+# An image smaller than this without a form-like name is a logo, not a photographed form.
+PHOTO_MIN_BYTES = 100_000
 
 
 @dataclass
@@ -99,6 +101,8 @@ def _form_score(a: AttachmentInfo) -> int:
         return 0
     if a.detected_type == filetype.PDF:
         return 3 + hinted
+    if a.detected_type in filetype.IMAGES and not hinted and a.size < PHOTO_MIN_BYTES:
+        return 0  # a logo in a signature (image001.png), not a photo of the form
     if a.detected_type in FORM_TYPES:
         return 1 + hinted
     if a.detected_type == filetype.OFFICE_ENCRYPTED and _ext(a.filename) in ("docx", "doc"):

@@ -209,7 +209,7 @@ def odt_bytes() -> bytes:
 
 def jpeg_bytes() -> bytes:
     """The start of a JPEG photo of a printed form."""
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 800  # ~200 KB, as a photo is
 
 
 @cache

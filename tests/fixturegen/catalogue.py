@@ -166,6 +166,15 @@ def application_scenarios() -> list[Scenario]:
     s.add(app, [mail(app, [budget_att(budget_xlsx(one_fte_budget()))], on(23))],
           expect(app, problems=["form_missing"], status=MISSING,
                  budget=expected_budget(one_fte_budget()), fields={}))
+    logo = ("image001.png", b"\x89PNG\r\n\x1a\n" + bytes(3000), "image/png")
+    app = s.app("budget_and_signature_logo")
+    s.add(app, [mail(app, [logo, budget_att(budget_xlsx(one_fte_budget()))], on(23))],
+          expect(app, problems=["form_missing"], status=MISSING,
+                 budget=expected_budget(one_fte_budget()), fields={}))
+    app = s.app("signature_logo_beside_the_documents")
+    s.add(app, [mail(app, [logo, form_att(fill_form(app.typed)),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(23))],
+          expect(app, problems=[], status=OK, budget=expected_budget(one_fte_budget())))
     app = s.app("no_attachments_at_all")
     s.add(app, [mail(app, [], on(23))],
           expect(app, problems=["budget_missing", "form_missing"], status=MISSING, budget={},
