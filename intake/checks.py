@@ -126,7 +126,7 @@ def check_deadline(received_at: dt.datetime, pool: Pool, deadline: str = "applic
 # --- attachments ------------------------------------------------------------------
 
 def check_attachments(attachments: Sequence[Any]) -> list[dict]:
-    """No form, no budget, or one sent in a format we cannot read."""
+    """No form, no budget, or one sent in a format we cannot read; zip files are not opened."""
     out = []
     form = next((a for a in attachments if _attr(a, "role") == FORM), None)
     budget = next((a for a in attachments if _attr(a, "role") == BUDGET), None)
@@ -135,6 +135,9 @@ def check_attachments(attachments: Sequence[Any]) -> list[dict]:
     elif _attr(form, "detected_type") != "pdf":
         out.append(P.render("form_unsupported_format", None, {
             "filename": _attr(form, "filename") or "", "type": type_name(_attr(form, "detected_type"))}))
+    for a in attachments:
+        if _attr(a, "detected_type") == "zip":
+            out.append(P.render("zip_not_opened", None, {"filename": _attr(a, "filename") or ""}))
     if budget is None:
         out.append(P.render("budget_missing"))
     elif _attr(budget, "detected_type") not in SPREADSHEET_TYPES:

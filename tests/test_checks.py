@@ -308,3 +308,10 @@ def test_danish_amounts():
     assert P.da_number("1649") == "1.649"
     assert P.da_number("1.5") == "1,5"
     assert P.da_percent("0.75") == "75 %"
+
+
+def test_a_zip_file_is_not_opened_and_the_applicant_is_told_why(pool):
+    atts = [AttachmentInfo("Ansøgning.zip", None, "zip", 100, "2" * 64, role="bilag")]
+    problems = run(pool, fields={}, budget={}, atts=atts)
+    assert codes(problems) == ["budget_missing", "form_missing", "zip_not_opened"]
+    assert "Ansøgning.zip" in next(p["message"] for p in problems if p["code"] == "zip_not_opened")

@@ -83,6 +83,18 @@ class _Set:
         return app
 
 
+def zip_of(files: list[tuple[str, bytes]]) -> bytes:
+    """Files packed in a zip, as some applicants send them."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files:
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
 def print_form(values: dict) -> bytes:
     """The form "printed to PDF" (docbuilders), named here so it reads like the others."""
     return db.print_form(values)
@@ -175,6 +187,12 @@ def application_scenarios() -> list[Scenario]:
     s.add(app, [mail(app, [logo, form_att(fill_form(app.typed)),
                            budget_att(budget_xlsx(one_fte_budget()))], on(23))],
           expect(app, problems=[], status=OK, budget=expected_budget(one_fte_budget())))
+    app = s.app("documents_in_a_zip")
+    s.add(app, [mail(app, [("Ansøgning.zip", zip_of([("Ansøgningsskema.pdf", fill_form(app.typed)),
+                                                    ("Budget.xlsx", budget_xlsx(one_fte_budget()))]),
+                            "application/zip")], on(23))],
+          expect(app, problems=["budget_missing", "form_missing", "zip_not_opened"], status=MISSING,
+                 budget={}, fields={}))
     app = s.app("no_attachments_at_all")
     s.add(app, [mail(app, [], on(23))],
           expect(app, problems=["budget_missing", "form_missing"], status=MISSING, budget={},
