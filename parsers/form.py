@@ -26,6 +26,9 @@ form_empty                  None        {}  (the labels are there, every field e
 form_not_recognised         None        {"pages": int}  (text, but none of our labels)
 form_text_unreadable        None        {"pages": int}  (glyphs without letters: fonts
                                         with no character map; a person reads it)
+form_ocr_layer              None        {"pages": int}  (pages are scanned pictures; the
+                                        values come from the scanner's OCR text and are
+                                        read, but a person should compare them: a warning)
 field_missing               key         {"label": str}  (a required field is empty)
 field_malformed             key         {"label": str, "raw": str, "reason": str}
 cvr_check_digit             "cvr"       {"label": str, "raw": str, "reason": str}
@@ -285,15 +288,24 @@ def _lines_of(words: list[dict], page: int) -> list[_Line]:
     return out
 
 
+def _covered_by_image(page) -> bool:
+    """A page-sized picture: what a scanner makes (its OCR text, if any, lies on top)."""
+    area = float(page.width) * float(page.height) or 1.0
+    return any((float(i["x1"]) - float(i["x0"])) * (float(i["bottom"]) - float(i["top"])) >= 0.7 * area
+               for i in page.images)
+
+
 def _extract_lines(data: bytes, pages: int, reading: FormReading, extra: dict[int, list[dict]]
-                   ) -> tuple[list[_Line], int, bool] | None:
-    """All text lines, the character count and whether any page has images; None on failure."""
+                   ) -> tuple[list[_Line], int, bool, int] | None:
+    """All text lines, the character count, whether any page has images and how many pages
+    are covered by a page-sized picture; None on failure."""
     import pdfplumber
 
     lines: list[_Line] = []
     chars = 0
     unmapped = 0
     images = False
+    scanned_pages = 0
     try:
         with pdfplumber.open(io.BytesIO(data), pages=list(range(1, pages + 1)), password="") as pdf:
             for number, page in enumerate(pdf.pages, 1):
@@ -301,6 +313,7 @@ def _extract_lines(data: bytes, pages: int, reading: FormReading, extra: dict[in
                     chars += len(page.chars)
                     unmapped += sum(1 for ch in page.chars if ch.get("text", "").startswith("(cid:"))
                     images = images or bool(page.images)
+                    scanned_pages += _covered_by_image(page)
                     words = page.extract_words(x_tolerance=3, y_tolerance=3, keep_blank_chars=False)
                     typed = extra.get(number, [])
                     chars += sum(len(w["text"]) for w in typed)
@@ -318,7 +331,7 @@ def _extract_lines(data: bytes, pages: int, reading: FormReading, extra: dict[in
         # Fonts without a character map (some print drivers): glyphs but no letters.
         reading.problem("form_text_unreadable", pages=pages)
         return None
-    return lines, chars, images
+    return lines, chars, images, scanned_pages
 
 
 def _page_left(lines: list[_Line]) -> dict[int, float]:
@@ -378,7 +391,7 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
     extracted = _extract_lines(data, pages, reading, typed)
     if extracted is None:
         return
-    lines, chars, images = extracted
+    lines, chars, images, scanned_pages = extracted
     if chars == 0:
         reading.problem("form_scanned", pages=pages)
         return
@@ -431,6 +444,9 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
         return
 
     reading.method = "text"
+    if scanned_pages:
+        # The text is a scanner's OCR layer: it may misread a digit and still look valid.
+        reading.problem("form_ocr_layer", pages=scanned_pages)
     for f in fm.fields:
         page = lines[found[f.key][0]].page if f.key in found else None
         source = f"label '{f.label}' on page {page}"

@@ -12,9 +12,11 @@ Form (PDF)::
     flatten_form(values) -> bytes                  # filled, then flattened by pypdf (no fields)
     print_form(values) -> bytes                    # "printed to PDF": labels and values drawn
                                                    #   as text at the template's positions
+    print_form(values, ocr_scan=True) -> bytes     # a scan with an invisible OCR text layer
     draw_form_text(values) -> bytes                # a plain text layout "label  value" (reportlab)
     annotate_form(values) -> bytes                 # empty fields, values typed on top as FreeText
     browser_print(data) -> bytes                   # + date/title header and address/page footer
+    cairo_print(data) -> bytes                     # a real print to PDF (pdftocairo, poppler-utils)
     scan_pdf(pages=1) -> bytes                     # image-like pages, no characters at all
     unmapped_text_pdf() -> bytes                   # glyphs without letters ("(cid:NN)")
     encrypt_pdf(data, user_password="hemmelig") -> bytes
@@ -150,9 +152,13 @@ def _font() -> str:
     return _fonts()[0]
 
 
-def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None) -> bytes:
+def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None,
+               *, ocr_scan: bool = False) -> bytes:
     """The form "printed to PDF": every printed word of the template and each value drawn as
-    plain text where the template has its field. No fields, no ticks for radio buttons."""
+    plain text where the template has its field. No fields, no ticks for radio buttons.
+
+    ``ocr_scan``: a scan with the scanner's OCR layer instead: a page-sized image with the
+    same words as invisible text on top (text render mode 3)."""
     import pdfplumber
     from reportlab.pdfgen import canvas
 
@@ -162,13 +168,24 @@ def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None =
     font = _font()
     rects = _field_rects(template)  # where the template puts each field
     buf = io.BytesIO()
+
+    def draw(c, x: float, y: float, text: str, size: float) -> None:
+        t = c.beginText()
+        t.setFont(font, size)
+        t.setTextRenderMode(3 if ocr_scan else 0)
+        t.setTextOrigin(x, y)
+        t.textOut(text)
+        c.drawText(t)
+
     with pdfplumber.open(io.BytesIO(template)) as pdf:
-        c = canvas.Canvas(buf, pagesize=(float(pdf.pages[0].width), float(pdf.pages[0].height)))
+        width, height = float(pdf.pages[0].width), float(pdf.pages[0].height)
+        c = canvas.Canvas(buf, pagesize=(width, height))
         for i, page in enumerate(pdf.pages):
+            if ocr_scan:
+                c.drawImage(_scan_image(), 0, 0, width, height)
             for word in page.extract_words(x_tolerance=3, return_chars=True):
                 first = word["chars"][0]
-                c.setFont(font, round(first["size"], 1))
-                c.drawString(word["x0"], first["matrix"][5], word["text"])  # matrix[5]: the baseline
+                draw(c, word["x0"], first["matrix"][5], word["text"], round(first["size"], 1))  # [5]: baseline
             for key, text in values.items():
                 f = fm.field(key)
                 if f.type == "choice" or f.pdf_field not in rects:
@@ -176,15 +193,26 @@ def print_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None =
                 page_no, (x0, y0, x1, y1) = rects[f.pdf_field]
                 if page_no != i:
                     continue
-                c.setFont(font, 10)
                 if f.multiline:
                     for n, part in enumerate(_wrap(text, font, 10, x1 - x0 - 4)):
-                        c.drawString(x0 + 2, y1 - 12 - 12 * n, part)
+                        draw(c, x0 + 2, y1 - 12 - 12 * n, part, 10)
                 else:
-                    c.drawString(x0 + 2, y0 + 5, text)
+                    draw(c, x0 + 2, y0 + 5, text, 10)
             c.showPage()
         c.save()
     return buf.getvalue()
+
+
+def _scan_image():
+    """A grey, page-shaped picture with dark bars, as a scanner delivers a page."""
+    from PIL import Image, ImageDraw
+    from reportlab.lib.utils import ImageReader
+
+    img = Image.new("L", (210, 297), 235)
+    pen = ImageDraw.Draw(img)
+    for n in range(20):
+        pen.rectangle((18, 20 + 12 * n, 60 + (n * 37) % 120, 24 + 12 * n), fill=60)
+    return ImageReader(img)
 
 
 def draw_form_text(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None,
@@ -277,6 +305,20 @@ def browser_print(data: bytes, *, footer: bool = True) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def cairo_print(data: bytes) -> bytes:
+    """A real print to PDF: poppler's ``pdftocairo -pdf`` renders every page, fields
+    included, into plain page content (Debian ``poppler-utils``)."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.pdf", Path(tmp) / "out.pdf"
+        src.write_bytes(data)
+        subprocess.run(["pdftocairo", "-pdf", str(src), str(dst)], check=True, capture_output=True)
+        return dst.read_bytes()
 
 
 def scan_pdf(pages: int = 1) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -96,6 +98,17 @@ def test_form_without_fields_is_read_by_label(builder):
     assert codes(r) == [("field_needs_review", "hire_type")]
 
 
+@pytest.mark.skipif(shutil.which("pdftocairo") is None, reason="poppler-utils (pdftocairo) not installed")
+def test_really_printed_form_is_read_by_label(template):
+    r = read(d.cairo_print(d.fill_form(template=template)))
+    assert r.method == "text"
+    got = values(r)
+    for key, value in EXPECTED.items():
+        assert got.get(key) == value, key
+    assert codes(r) == [("field_needs_review", "hire_type")]
+    assert r.form_version == "1.0"
+
+
 def test_printed_form_knows_its_version():
     assert read(d.print_form()).form_version == "1.0"
 
@@ -142,6 +155,14 @@ def test_scan_has_no_text():
     assert codes(r) == [("form_scanned", None)]
     assert r.problems[0]["params"] == {"pages": 2}
     assert r.method is None
+
+
+def test_scan_with_ocr_text_is_read_but_flagged_for_a_person():
+    r = read(d.print_form(ocr_scan=True))
+    assert r.method == "text"
+    assert values(r)["cvr"] == "29190003"
+    assert codes(r) == [("form_ocr_layer", None), ("field_needs_review", "hire_type")]
+    assert r.problems[0]["params"] == {"pages": 2}
 
 
 def test_glyphs_without_letters_are_not_guessed():
