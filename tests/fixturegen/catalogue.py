@@ -77,7 +77,7 @@ class _Set:
                 budget_att(budget_xlsx(values, **(budget_kwargs or {})))]
         wanted = expected_budget(values) if want_budget is None else want_budget
         if fields is None:
-            fields = dict(app.want) if form is fill_form else _printed(app)
+            fields = dict(app.want) if form is fill_form else _printed(app)  # prints: no ticks
         self.add(app, [mail(app, atts, received or on(20))],
                  expect(app, problems=list(problems), status=status, budget=wanted, fields=fields))
         return app
@@ -120,6 +120,16 @@ def application_scenarios() -> list[Scenario]:
     s.standard("flattened_form", form=db.flatten_form, problems=needs_review)
     s.standard("printed_to_pdf", form=print_form, problems=needs_review)
     s.standard("drawn_text_layout", form=db.draw_form_text, problems=needs_review)
+    s.standard("values_typed_on_top", form=db.annotate_form, problems=needs_review)
+    s.standard("browser_print", form=lambda v: db.browser_print(db.print_form(v)), problems=needs_review)
+    s.standard("real_print_to_pdf", form=lambda v: db.cairo_print(fill_form(v)), problems=needs_review)
+    s.standard("scan_with_ocr_text", form=lambda v: db.print_form(v, ocr_scan=True),
+               problems=["form_ocr_layer", "field_needs_review"])
+    app = s.app("glyphs_without_letters")
+    s.add(app, [mail(app, [form_att(db.unmapped_text_pdf()),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(21))],
+          expect(app, problems=["form_text_unreadable"], status=MISSING,
+                 budget=expected_budget(one_fte_budget()), fields={}))
     app = s.app("scanned_form")
     s.add(app, [mail(app, [form_att(db.scan_pdf(2), "scan0001.pdf"),
                            budget_att(budget_xlsx(one_fte_budget()))], on(21))],
