@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from intake.reprocess import reprocess
 from parsers.fieldmap import load_fieldmap
 from tests.conftest import DB_KIND, PG_URL, write_settings
 from tests.fixturegen.catalogue import SETTINGS, generate
-from tests.fixturegen.run import budget_view, fixed_clock, run_set
+from tests.fixturegen.run import budget_view, fixed_clock, run_set, snapshot
 
 FORM_LEVEL = ("form_", "budget_missing", "budget_unsupported_format", "budget_encrypted")
 
@@ -41,7 +42,10 @@ def fixture_run():
         scenarios = generate(folder / "mail")
         app = build_app(load_settings(write_settings(folder, url, SETTINGS)), now=fixed_clock)
         results = run_set(app.context, scenarios)
-        yield folder / "mail", scenarios, results
+        before = snapshot(app.context, scenarios)
+        reprocess(app.context, [])
+        after = snapshot(app.context, scenarios)
+        yield folder / "mail", scenarios, results, (before, after)
     finally:
         if app is not None:
             app.engine.dispose()
@@ -89,7 +93,7 @@ def _differences(expected: dict, got: dict) -> list[str]:
 
 
 def test_the_set_is_big_enough_and_written_beside_each_mail(fixture_run):
-    folder, scenarios, _ = fixture_run
+    folder, scenarios, _, _ = fixture_run
     applications = [s for s in scenarios if s.kind == "application"]
     reports = [s for s in scenarios if s.kind == "report"]
     assert len(applications) >= 40 and len(reports) >= 10
@@ -100,7 +104,7 @@ def test_the_set_is_big_enough_and_written_beside_each_mail(fixture_run):
 
 
 def test_every_case_is_exactly_as_expected(fixture_run):
-    _, scenarios, results = fixture_run
+    _, scenarios, results, _ = fixture_run
     report = {sc.name: d for sc in scenarios if (d := _differences(sc.expected, results[sc.name]))}
     assert report == {}, "\n" + "\n".join(
         f"{name}:\n  " + "\n  ".join(d) for name, d in report.items())
@@ -108,7 +112,7 @@ def test_every_case_is_exactly_as_expected(fixture_run):
 
 def test_no_extracted_value_is_ever_wrong(fixture_run):
     """A value intake gives equals the expected one; a missing value has a problem that says why."""
-    _, scenarios, results = fixture_run
+    _, scenarios, results, _ = fixture_run
     wrong = []
     for sc in scenarios:
         got = results[sc.name]
@@ -140,7 +144,7 @@ def test_every_check_is_triggered_somewhere_in_the_set(fixture_run):
 
     import intake.checks
 
-    _, scenarios, _ = fixture_run
+    _, scenarios, _, _ = fixture_run
     source = Path(intake.checks.__file__).read_text(encoding="utf-8")
     checks = set(re.findall(r'render\(\s*"([a-z_]+)"', source)) | {"late"}
     # email_invalid guards values that reach checks unnormalised; the form reader
@@ -148,3 +152,11 @@ def test_every_check_is_triggered_somewhere_in_the_set(fixture_run):
     checks -= {"email_invalid"}
     seen = {code for sc in scenarios for code in sc.expected.get("problems", [])}
     assert checks - seen == set()
+
+
+def test_reprocessing_the_whole_set_changes_nothing(fixture_run):
+    """``reprocess`` reads every stored mail again: no new case, submission, value or status."""
+    _, _, _, (before, after) = fixture_run
+    assert after["submissions"] == before["submissions"]
+    assert after["messages"] == before["messages"]
+    assert after["cases"] == before["cases"]

@@ -83,6 +83,21 @@ def run_set(ctx: Context, scenarios: list[Scenario]) -> dict[str, dict]:
     return results
 
 
+def snapshot(ctx: Context, scenarios: list[Scenario]) -> dict:
+    """Every case, submission and message state now: to compare before and after a reprocess."""
+    from store.models import Submission
+
+    with ctx.factory() as s:
+        cases = [(c.case_id, c.kind, c.status, c.parent_pk, c.cvr, c.org_name,
+                  [(sub.message_pk, sub.current, sub.status, sub.fields, sub.budget, sub.problems,
+                    [(a.filename, a.role) for a in sub.attachments]) for sub in c.submissions])
+                 for c in s.scalars(select(Case).order_by(Case.id))]
+        messages = [(m.id, m.state, m.outcome, m.case_pk)
+                    for m in s.scalars(select(RawMessage).order_by(RawMessage.id))]
+        count = s.query(Submission).count()
+    return {"cases": cases, "messages": messages, "submissions": count}
+
+
 def dec(value) -> Decimal | None:
     """A budget number as Decimal for comparison (None stays None)."""
     return None if value is None else Decimal(str(value))
