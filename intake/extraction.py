@@ -161,12 +161,23 @@ def extract_application(mail: ParsedMail, context, received_at: dt.datetime) -> 
     fields: dict = {}
     budget: dict = {}
     read_problems: list[dict] = _too_large(infos, limits.max_attachment_bytes)
+    form = next((i for i in infos if i.role == ROLE_FORM), None)
+    if form is not None and form.detected_type == filetype.PDF:
+        reading = read_application_form(data[id(form)], fieldmap, max_pages=limits.max_pdf_pages)
+        if not getattr(reading, "recognised", True):
+            # several PDFs: the one that turns out to be our form is the form
+            for other in infos:
+                if other.role != ROLE_OTHER or other.detected_type != filetype.PDF:
+                    continue
+                candidate = read_application_form(data[id(other)], fieldmap,
+                                                  max_pages=limits.max_pdf_pages)
+                if getattr(candidate, "recognised", False):
+                    form.role, other.role, reading = ROLE_OTHER, ROLE_FORM, candidate
+                    break
+        fields, found = _unpack(reading)
+        read_problems += [{**p, "part": ROLE_FORM} for p in found]
     for info in infos:
-        if info.role == ROLE_FORM and info.detected_type == filetype.PDF:
-            fields, found = _unpack(read_application_form(
-                data[id(info)], fieldmap, max_pages=limits.max_pdf_pages))
-            read_problems += [{**p, "part": ROLE_FORM} for p in found]
-        elif info.role == ROLE_BUDGET and info.detected_type in checks.SPREADSHEET_TYPES:
+        if info.role == ROLE_BUDGET and info.detected_type in checks.SPREADSHEET_TYPES:
             budget, found = _unpack(read_budget(
                 data[id(info)], info.detected_type, fieldmap, max_cells=limits.max_sheet_cells))
             read_problems += [{**p, "part": ROLE_BUDGET} for p in found]

@@ -125,6 +125,11 @@ def application_scenarios() -> list[Scenario]:
     s.standard("real_print_to_pdf", form=lambda v: db.cairo_print(fill_form(v)), problems=needs_review)
     s.standard("scan_with_ocr_text", form=lambda v: db.print_form(v, ocr_scan=True),
                problems=["form_ocr_layer", "field_needs_review"])
+    app = s.app("form_among_other_pdfs")  # names say nothing; the content tells the form
+    s.add(app, [mail(app, [("dokument1.pdf", db.many_pages_pdf(2), "application/pdf"),
+                           ("dokument2.pdf", fill_form(app.typed), "application/pdf"),
+                           budget_att(budget_xlsx(one_fte_budget()))], on(21))],
+          expect(app, problems=[], status=OK, budget=expected_budget(one_fte_budget())))
     app = s.app("glyphs_without_letters")
     s.add(app, [mail(app, [form_att(db.unmapped_text_pdf()),
                            budget_att(budget_xlsx(one_fte_budget()))], on(21))],
