@@ -18,7 +18,7 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -38,6 +38,7 @@ SPREADSHEET_TYPES = ("xlsx", "xlsm", "xls", "ods", "office-encrypted")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CENT = Decimal("0.01")
+_HALF_CENT = Decimal("0.005")
 _MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
            "september", "oktober", "november", "december")
 
@@ -239,8 +240,10 @@ def check_budget(budget: dict[str, Any], fields: dict[str, Any], pool: Pool) -> 
                 elif hours < norm:
                     out.append(P.render("hours_below_norm", f"{key}.hours", params))
             if None not in (hours, rate, share, amount):
-                expected = (hours * rate * share).quantize(_CENT)
-                if amount.quantize(_CENT) != expected:
+                # within half an øre of the exact product: any rounding to øre is right
+                exact = hours * rate * share
+                expected = exact.quantize(_CENT, ROUND_HALF_UP)
+                if abs(amount - exact) > _HALF_CENT:
                     out.append(P.render("line_arithmetic", f"{key}.amount", {
                         "value": P.da_kr(amount), "expected": P.da_kr(expected)}))
         elif key.startswith("activity") and amount is not None and fte is not None:
@@ -257,7 +260,8 @@ def check_budget(budget: dict[str, Any], fields: dict[str, Any], pool: Pool) -> 
             out.append(P.render("total_arithmetic", "total", {
                 "value": P.da_kr(total), "expected": P.da_kr(expected)}))
     if fte is not None:
-        ceiling = (pool.ceiling_per_fte * fte).quantize(_CENT)
+        # rounded up to whole øre, as a budget rounding each line (Excel's ROUND) may reach it
+        ceiling = (pool.ceiling_per_fte * fte).quantize(_CENT, ROUND_HALF_UP)
         if total > ceiling:
             out.append(P.render("total_above_ceiling", "total", {
                 "value": P.da_kr(total), "limit": P.da_kr(ceiling), "fte": fte_text}))

@@ -315,3 +315,17 @@ def test_a_zip_file_is_not_opened_and_the_applicant_is_told_why(pool):
     problems = run(pool, fields={}, budget={}, atts=atts)
     assert codes(problems) == ["budget_missing", "form_missing", "zip_not_opened"]
     assert "Ansøgning.zip" in next(p["message"] for p in problems if p["code"] == "zip_not_opened")
+
+
+def test_one_and_a_half_caretakers_at_the_maximum_rounded_as_excel_does_pass(pool):
+    # 2473.5 h × 341 × 0.75 = 632597.625: Excel's ROUND gives 632597.63, half an øre above
+    budget = good_budget()
+    line(budget, "salary_2026").update(hours="2473.5", amount="826149.00")
+    line(budget, "salary_2027").update(hours="2473.5", amount="632597.63")
+    line(budget, "activity_2026")["amount"] = "30000.00"
+    line(budget, "activity_2027")["amount"] = "30000.00"
+    budget["total"] = "1518746.63"
+    fields = good_fields()
+    fields["fte"] = _f("1.5")
+    fields["amount_requested"] = _f("1518746.63")
+    assert run(pool, fields=fields, budget=budget) == []

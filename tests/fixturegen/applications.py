@@ -81,7 +81,8 @@ def expected_budget(values: dict[str, dict[str, Decimal]]) -> dict:
     for key in ("salary_2026", "salary_2027", "activity_2026", "activity_2027"):
         v = values.get(key, {})
         if key.startswith("salary"):
-            amount = v.get("amount", (v["hours"] * v["rate"] * v["share"]).quantize(Decimal("0.01")))
+            amount = v.get("amount", (v["hours"] * v["rate"] * v["share"]).quantize(
+                Decimal("0.01"), ROUND_HALF_UP))  # the template's ROUND(…; 2)
             lines.append({"key": key, "hours": str(v["hours"]), "rate": str(v["rate"]),
                           "share": str(v["share"]), "amount": str(amount)})
         else:

@@ -307,6 +307,8 @@ def application_scenarios() -> list[Scenario]:
     s.standard("reinforcement", edit=lambda a: a.set("hire_type", "Forstaerkning", "forstaerkning"))
     s.standard("two_caretakers", budget=_scale(one_fte_budget(), D(2)), edit=lambda a: (
         a.set("fte", "2", "2"), a.set("amount_requested", "2.024.995,50", "2024995.50")))
+    s.standard("one_and_a_half_caretakers", budget=_scale(one_fte_budget(), D("1.5")), edit=lambda a: (
+        a.set("fte", "1,5", "1.5"), a.set("amount_requested", "1.518.746,63", "1518746.63")))
     # --- every check -----------------------------------------------------------------------
     s.standard("late_arrival", received=on(2, 0, 5, month=8), problems=["late"], status=LATE)
     s.standard("last_second_on_time", received=on(1, 23, 59, month=8))
