@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from intake.samples import demo_mail, write_maildir
+from intake.samples import demo_mail, demo_report_mail, write_maildir
 
 SETTINGS = """\
 pool = "sociale-viceværter-2025"
@@ -25,9 +25,25 @@ max_receipt_age_hours = 1000000
 """
 
 
+def _fill_decisions(sheet: Path, decisions: dict[str, tuple[str, str | None]]) -> None:
+    """Type the committee's decisions into the exported sheet, as staff would."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(sheet)
+    ws = wb.active
+    header = {str(c.value).strip().lower(): c.column for c in ws[1] if c.value}
+    for row in range(2, ws.max_row + 1):
+        case_id = ws.cell(row=row, column=header["sags-id"]).value
+        if case_id in decisions:
+            decision, amount = decisions[case_id]
+            ws.cell(row=row, column=header["beslutning"], value=decision)
+            ws.cell(row=row, column=header["bevilget beløb"], value=amount)
+    wb.save(sheet)
+
+
 def run_demo(directory: str | None = None) -> int:
-    """Write sample mail and settings into a folder, poll once, and show the result."""
-    from intake import views
+    """A whole round on sample mail: applications, receipts, committee decisions, a report, the digest."""
+    from intake import staff, views
     from intake.app import build_app
     from intake.service import poll_once
     from intake.settings import load_settings
@@ -38,15 +54,36 @@ def run_demo(directory: str | None = None) -> int:
     settings_file = root / "settings.toml"
     settings_file.write_text(SETTINGS, encoding="utf-8")
     app = build_app(load_settings(settings_file))
+    prefix = f"{app.pool.case_prefix}-{app.pool.case_year}"
     print(f"demo folder: {root}")
+    print("\n== 1. the application round arrives")
     print(poll_once(app))
+
+    print("\n== 2. the committee decides (committee sheet out, decisions back in)")
+    sheet = root / "udvalg.xlsx"
+    staff.export_command(app, "xlsx", str(sheet))
+    _fill_decisions(sheet, {f"{prefix}-0001": ("bevilget", "1012497,75"), f"{prefix}-0003": ("afslag", None)})
+    staff.decisions_import_command(app, str(sheet))
+
+    print("\n== 3. the grantee's final report arrives")
+    write_maildir(root / "mail", demo_report_mail())
+    print(poll_once(app))
+
     print()
     with app.context.factory() as s:
         print(views.cases_table(s, app.pool))
         print()
         print(views.messages_table(s, app.pool))
+    print("\n== 4. what staff get")
+    staff.digest_command(app, str(root / "digest.html"), False)
+    staff.export_command(app, "xlsx", str(sheet))
+    staff.export_command(app, "json", str(root / "sager.json"))
+    outbox = app.settings.outbox.dir
     print()
-    print(f"settings:  {settings_file}")
-    print(f"receipts:  {app.settings.outbox.dir} ({len(list(app.settings.outbox.dir.glob('*.eml')))} mail(s) as .eml files)")
-    print(f"try:       pulje-intake --config {settings_file} cases show {app.pool.case_prefix}-{app.pool.case_year}-0001")
+    print(f"digest:      {root / 'digest.html'}  (open it in a browser; text version beside it)")
+    print(f"spreadsheet: {sheet}")
+    print(f"json:        {root / 'sager.json'}")
+    print(f"receipts:    {outbox} ({len(list(outbox.glob('*.eml')))} mail(s) as .eml files)")
+    print(f"settings:    {settings_file}")
+    print(f"try:         pulje-intake --config {settings_file} cases show {prefix}-0001")
     return 0

@@ -7,6 +7,8 @@ message is quarantined for a person. Nothing here talks to a mail server.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import traceback
 from collections import Counter
@@ -16,7 +18,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import routing
-from intake.extraction import Extraction, extract
+from intake.extraction import ROLE_BUDGET, ROLE_FORM, Extraction, extract
+from intake.matching import (
+    find_granted_application,
+    find_incomplete_application,
+    find_incomplete_report,
+)
 from intake.pool import Pool
 from intake.settings import Settings
 from parsers.mime import ParsedMail, parse_mail
@@ -27,6 +34,8 @@ from store.models import Attachment, Case, MessageState, RawMessage, Submission
 log = logging.getLogger(__name__)
 
 STATUS_RECEIVED = "modtaget"
+STATUS_GRANTED = "bevilget"
+DECIDED = ("bevilget", "afslag")
 
 
 @dataclass(frozen=True)
@@ -112,23 +121,43 @@ def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
     tags = routing.case_tags(mail.subject, ctx.pool)
     known = repo.cases_for_references(s, [*mail.in_reply_to, *mail.references], tags)
     route = routing.route(mail, ctx.pool, own_addresses=ctx.own_addresses, known=known)
+    outcome, reason = route.outcome, route.reason
     if route.outcome == routing.CASE:
-        _record_case(s, ctx, msg, mail, route)
+        outcome, reason = _record_case(s, ctx, msg, mail, route)
     elif route.outcome == routing.FOLLOWUP:
-        case = repo.get_case(s, route.case_id)
-        msg.case = case
-        repo.add_event(s, case, "followup", f"mail from {mail.from_addr}: {mail.subject}", ctx.now(), msg)
-        _notify(s, ctx, CaseChange("followup", case, msg, mail, route))
-    return _finish(msg, ctx, route.outcome, route.reason)
+        _record_followup(s, ctx, msg, mail, route)
+    return _finish(msg, ctx, outcome, reason)
 
 
-def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, route) -> None:
-    extraction = extract(mail, route.kind, ctx)
+def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, route) -> tuple[str, str]:
+    """Make, extend or refresh the case a routed mail belongs to; (outcome, reason)."""
     existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
     if existing is not None:  # reprocessing: refresh what this mail says, keep the case
+        case = existing.case
+        extraction = _extract_for(s, ctx, case, mail, msg, existing)
         _fill_submission(s, existing, extraction)
-        repo.add_event(s, existing.case, "reprocessed", "read again", ctx.now(), msg)
-        return
+        _update_case(case, ctx)
+        repo.add_event(s, case, "reprocessed", "read again", ctx.now(), msg)
+        return route.outcome, route.reason
+    extraction = extract(mail, route.kind, ctx, msg.internaldate)
+    parent = None
+    if route.kind == "report":
+        parent, how = find_granted_application(s, extraction, mail)
+        if parent is None:
+            return routing.TRIAGE, f"report matches no granted application ({how})"
+        earlier = find_incomplete_report(s, parent)
+        if earlier is not None:  # the missing parts, sent as a new mail rather than a reply
+            extraction = _extract_for(s, ctx, earlier, mail, msg, None)
+            _add_submission(s, ctx, earlier, msg, mail, route, extraction, "resubmission",
+                            f"more of the report from {mail.from_addr}")
+            return route.outcome, f"{route.reason}; adds to the report {earlier.case_id}"
+    elif route.kind == "application" and not extraction.late:
+        earlier = find_incomplete_application(s, extraction, mail)
+        if earlier is not None:
+            extraction = _extract_for(s, ctx, earlier, mail, msg, None, extraction)
+            _add_submission(s, ctx, earlier, msg, mail, route, extraction, "resubmission",
+                            f"new version from {mail.from_addr} replaces the earlier one")
+            return route.outcome, f"{route.reason}; supersedes the earlier submission of {earlier.case_id}"
     now = ctx.now()
     case = Case(
         case_id=repo.next_case_id(s, ctx.pool.case_prefix, ctx.pool.case_year),
@@ -136,16 +165,136 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, ro
         sender=mail.from_addr, sender_name=mail.from_name, subject=mail.subject[:2000],
         received_at=msg.internaldate, created_at=now, updated_at=now,
     )
+    if parent is not None:
+        case.parent_pk = parent.id
+        case.org_name, case.cvr, case.municipality = parent.org_name, parent.cvr, parent.municipality
     s.add(case)
     msg.case = case
     submission = Submission(case=case, message_pk=msg.id, received_at=msg.internaldate,
                             status=STATUS_RECEIVED, current=True, created_at=now)
     s.add(submission)
     _fill_submission(s, submission, extraction)
-    repo.add_event(s, case, "created", f"{route.kind} from {mail.from_addr}", now, msg)
+    _update_case(case, ctx)
+    detail = f"{route.kind} from {mail.from_addr}"
+    if parent is not None:
+        detail += f", report on {parent.case_id} ({how})"
+    repo.add_event(s, case, "created", detail, now, msg)
     s.flush()
-    log.info("message %s → case %s (%s)", msg.id, case.case_id, route.kind)
+    log.info("message %s → case %s (%s, %s)", msg.id, case.case_id, route.kind, case.status)
     _notify(s, ctx, CaseChange("created", case, msg, mail, route, submission))
+    return route.outcome, route.reason
+
+
+def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, route) -> None:
+    """A reply that joins its case; with attachments it is a new submission of that case."""
+    case = repo.get_case(s, route.case_id)
+    msg.case = case
+    existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
+    if existing is not None:
+        extraction = _extract_for(s, ctx, case, mail, msg, existing)
+        _fill_submission(s, existing, extraction)
+        _update_case(case, ctx)
+        repo.add_event(s, case, "reprocessed", "read again", ctx.now(), msg)
+        return
+    if mail.attachments and case.kind in ("application", "report") and case.status not in DECIDED:
+        extraction = _extract_for(s, ctx, case, mail, msg, None)
+        _add_submission(s, ctx, case, msg, mail, route, extraction, "followup",
+                        f"reply from {mail.from_addr} with {len(mail.attachments)} attachment(s)")
+        return
+    repo.add_event(s, case, "followup", f"mail from {mail.from_addr}: {mail.subject}", ctx.now(), msg)
+    _notify(s, ctx, CaseChange("followup", case, msg, mail, route))
+
+
+def _add_submission(s: Session, ctx: Context, case: Case, msg: RawMessage, mail: ParsedMail,
+                    route, extraction: Extraction, event: str, detail: str) -> None:
+    """A newer submission of an existing case: it becomes current, the older ones history."""
+    now = ctx.now()
+    for old in case.submissions:
+        old.current = False
+    msg.case = case
+    submission = Submission(case=case, message_pk=msg.id, received_at=msg.internaldate,
+                            status=STATUS_RECEIVED, current=True, created_at=now)
+    s.add(submission)
+    _fill_submission(s, submission, extraction)
+    s.flush()
+    s.refresh(case)
+    _update_case(case, ctx)
+    repo.add_event(s, case, event, detail, now, msg)
+    log.info("message %s → new submission of %s (%s)", msg.id, case.case_id, case.status)
+    _notify(s, ctx, CaseChange("submission", case, msg, mail, route, submission))
+
+
+def _extract_for(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: RawMessage,
+                 this: Submission | None, first: Extraction | None = None) -> Extraction:
+    """Extract a mail that adds to ``case``; documents it lacks carry over from the one before.
+
+    An applicant who answers "the budget is missing" with only the budget keeps
+    the form sent earlier; a report's parts add up across its submissions.
+    """
+    before = _previous_submission(case, this)
+    if case.kind == "report":
+        return extract(mail, case.kind, ctx, msg.internaldate, _earlier_parts(case, this))
+    extraction = first or extract(mail, case.kind, ctx, msg.internaldate)
+    if case.kind != "application" or before is None:
+        return extraction
+    have = {a.role for a in extraction.attachments}
+    wanted = [a for a in before.attachments if a.role in (ROLE_FORM, ROLE_BUDGET) and a.role not in have]
+    if not wanted:
+        return extraction
+    carried = _attachments_by_sha(s, case, this, {a.sha256 for a in wanted})
+    if not carried:
+        return extraction
+    combined = dataclasses.replace(mail, attachments=[*mail.attachments, *carried])
+    return extract(combined, case.kind, ctx, msg.internaldate)
+
+
+def _attachments_by_sha(s: Session, case: Case, this: Submission | None, wanted: set[str]) -> list:
+    """The bytes of earlier attachments, found in the case's earlier mails (newest first)."""
+    found = {}
+    for sub in reversed([x for x in case.submissions if this is None or x.id < this.id]):
+        if not wanted - found.keys():
+            break
+        source = s.get(RawMessage, sub.message_pk)
+        for a in parse_mail(source.raw).attachments if source is not None else []:
+            sha = hashlib.sha256(a.data).hexdigest()
+            if sha in wanted and sha not in found:
+                found[sha] = a
+    return list(found.values())
+
+
+def _previous_submission(case: Case, this: Submission | None) -> Submission | None:
+    """The submission before ``this`` (or the latest one, for a new submission)."""
+    subs = [sub for sub in case.submissions if this is None or sub.id < this.id]
+    return subs[-1] if subs else None
+
+
+def _earlier_parts(case: Case, this: Submission | None) -> set[str]:
+    """Report parts sent in the case's other submissions (they need not be sent again)."""
+    if case.kind != "report":
+        return set()
+    parts: set[str] = set()
+    for sub in case.submissions:
+        if sub is this or (this is not None and sub.id > this.id):
+            continue
+        for a in sub.attachments:
+            parts.update(p for p in (a.role or "").split(",") if p)
+    return parts
+
+
+def _update_case(case: Case, ctx: Context) -> None:
+    """The case follows its current submission: status (unless decided), organisation, CVR."""
+    current = next((sub for sub in reversed(case.submissions) if sub.current), None)
+    if current is None:
+        return
+    if case.status not in DECIDED:
+        case.status = current.status
+    fields = current.fields or {}
+    for attr in ("org_name", "cvr", "municipality"):
+        entry = fields.get(attr)
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if value not in (None, ""):
+            setattr(case, attr, str(value)[:500])
+    case.updated_at = ctx.now()
 
 
 def _fill_submission(s: Session, submission: Submission, extraction: Extraction) -> None:
@@ -160,6 +309,7 @@ def _fill_submission(s: Session, submission: Submission, extraction: Extraction)
     submission.fields = extraction.fields
     submission.budget = extraction.budget
     submission.problems = extraction.problems
+    submission.status = extraction.status
 
 
 def _notify(s: Session, ctx: Context, change: CaseChange) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -68,26 +69,81 @@ def make_mail(
     return msg.as_bytes()
 
 
+def application_values(org: str, cvr: str, contact: str, email: str, municipality: str,
+                       **overrides: str) -> dict[str, str]:
+    """A complete application form for one caretaker, as an applicant types it."""
+    values = {
+        "org_name": org,
+        "cvr": cvr,
+        "address": "Søndergade 12, 8000 Aarhus C",
+        "contact_name": contact,
+        "contact_email": email,
+        "contact_phone": "+45 12 34 56 78",
+        "departments": "Afd. 7 Skovgården",
+        "municipality": f"{municipality} Kommune",
+        "partners": f"{municipality} Kommune, Socialforvaltningen",
+        "fte": "1",
+        "hire_type": "Nyansaettelse",
+        "start_date": "1. januar 2026",
+        "referrals": "42",
+        "evictions": "7",
+        "rent_level": "950,50",
+        "collaboration": "Fast møde hver måned med kommunens bostøtte og afdelingsbestyrelsen.",
+        "organisation": "Viceværten ansættes i boligorganisationen og refererer til driftschefen.",
+        "target_group": "Nye beboere med hjemløshedsbaggrund. Vi venter færre udsættelser.",
+        "amount_requested": "1.012.497,75",
+        "signatory": contact,
+        "signed_date": "15-07-2025",
+    }
+    values.update(overrides)
+    return values
+
+
+ONE_CARETAKER_BUDGET = {
+    "salary_2026": {"hours": Decimal("1649"), "rate": Decimal("334"), "share": Decimal("1")},
+    "salary_2027": {"hours": Decimal("1649"), "rate": Decimal("341"), "share": Decimal("0.75")},
+    "activity_2026": {"amount": Decimal("20000")},
+    "activity_2027": {"amount": Decimal("20000")},
+}
+
+
+def _application(name: str, subject: str, sender: str, domain: str, received: dt.datetime,
+                 form: dict[str, str] | None, budget: dict | None) -> SampleMail:
+    from intake.filling import fill_budget_xlsx, fill_form_pdf
+
+    attachments = []
+    if form is not None:
+        attachments.append(("Ansøgningsskema.pdf", fill_form_pdf(form), "application/pdf"))
+    if budget is not None:
+        attachments.append(("Budget.xlsx", fill_budget_xlsx(budget),
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    return SampleMail(name, make_mail(subject, sender=sender, domain=domain, attachments=attachments,
+                                      date=received), received)
+
+
 def demo_mail() -> list[SampleMail]:
-    """A small inbox: applications (good, late), a report, an auto-reply, a question, junk."""
+    """The application round: good, incomplete and late applications, an auto-reply, a question, junk."""
     tz = dt.timezone(dt.timedelta(hours=2))
-    pdf = minimal_pdf()
+    subject = "Ansøgning – Pulje til sociale viceværter"
     return [
-        SampleMail("application-nord", make_mail(
-            "Ansøgning – Pulje til sociale viceværter",
-            attachments=[("Ansøgningsskema.pdf", pdf, "application/pdf")],
-        ), dt.datetime(2025, 7, 20, 9, 15, tzinfo=tz)),
-        SampleMail("application-syd-late", make_mail(
+        _application(
+            "application-nord", subject, "Mette Hansen <mette@boligselskabet-nord.dk>",
+            "boligselskabet-nord.dk", dt.datetime(2025, 7, 20, 9, 15, tzinfo=tz),
+            application_values("Boligselskabet Nord", "34567891", "Mette Hansen",
+                               "mette@boligselskabet-nord.dk", "Aalborg"),
+            ONE_CARETAKER_BUDGET),
+        _application(  # a CVR that fails its check digit, no municipality among partners, no budget
+            "application-syd-incomplete",
             "SV: ansoegning - pulje til sociale vicevaerter - Boligforeningen Syd",
-            sender="Jens Ølgaard <jens@bf-syd.dk>", domain="bf-syd.dk",
-            attachments=[("skema.pdf", pdf, "application/pdf")],
-        ), dt.datetime(2025, 8, 2, 0, 5, tzinfo=tz)),
-        SampleMail("report-vest", make_mail(
-            "Afrapportering pulje til sociale viceværter",
-            sender="Anne Vestergaard <anne@vestbo.dk>", domain="vestbo.dk",
-            body="Hermed afrapportering.",
-            attachments=[("Ledelseserklæring.pdf", minimal_pdf("Ledelseserklaering"), "application/pdf")],
-        ), dt.datetime(2028, 1, 15, 11, 0, tzinfo=tz)),
+            "Jens Ølgaard <jens@bf-syd.dk>", "bf-syd.dk", dt.datetime(2025, 7, 25, 14, 0, tzinfo=tz),
+            application_values("Boligforeningen Syd", "28123451", "Jens Ølgaard", "jens@bf-syd.dk",
+                               "Haderslev", partners="Beboerforeningen Syd"),
+            None),
+        _application(
+            "application-vest-late", subject, "Anne Vestergaard <anne@vestbo.dk>", "vestbo.dk",
+            dt.datetime(2025, 8, 2, 0, 5, tzinfo=tz),
+            application_values("Vestbo", "19876543", "Anne Vestergaard", "anne@vestbo.dk", "Esbjerg"),
+            ONE_CARETAKER_BUDGET),
         SampleMail("auto-reply", make_mail(
             "Automatisk svar: Ansøgning – Pulje til sociale viceværter",
             sender="Kontoret <kontor@bf-syd.dk>", domain="bf-syd.dk",
@@ -103,6 +159,27 @@ def demo_mail() -> list[SampleMail]:
             body="Klik her.", headers={"Precedence": "bulk"},
         ), dt.datetime(2025, 7, 2, 3, 0, tzinfo=tz)),
     ]
+
+
+REPORT_PARTS = (
+    ("Ledelseserklæring.pdf", "Ledelseserklæring: tilskuddet er brugt til det godkendte formål."),
+    ("Faglig afrapportering.pdf", "Faglig afrapportering: resultater af indsatsen med den sociale vicevært."),
+    ("Regnskab 2026-2027.pdf", "Regnskab for tilskuddet fordelt på løn og aktivitetsmidler."),
+    ("Revisionsberetning.pdf", "Revisionsberetning fra statsautoriseret revisor."),
+    ("Revisionsprotokollat.pdf", "Revisionsprotokollat for regnskabet."),
+)
+
+
+def demo_report_mail() -> list[SampleMail]:
+    """The final report of Boligselskabet Nord, with all five parts, in January 2028."""
+    tz = dt.timezone(dt.timedelta(hours=1))
+    attachments = [(name, minimal_pdf(text), "application/pdf") for name, text in REPORT_PARTS]
+    return [SampleMail("report-nord", make_mail(
+        "Afrapportering pulje til sociale viceværter",
+        sender="Mette Hansen <mette@boligselskabet-nord.dk>", domain="boligselskabet-nord.dk",
+        body="Hermed vores afrapportering (CVR 34567891).", attachments=attachments,
+        date=dt.datetime(2028, 1, 15, 11, 0, tzinfo=tz),
+    ), dt.datetime(2028, 1, 15, 11, 0, tzinfo=tz))]
 
 
 def write_maildir(folder, mails: list[SampleMail]) -> None:

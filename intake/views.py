@@ -105,6 +105,26 @@ def _outbox_lines(s: Session, case: Case, pool: Pool) -> list[str]:
     return out
 
 
+def _budget_lines(budget: dict) -> list[str]:
+    """The budget as a small table, then where each of its numbers came from."""
+    out = ["  budget:"]
+    lines = budget.get("lines") or []
+    rows = [[str(line.get(k) if line.get(k) is not None else "-")
+             for k in ("line", "hours", "rate", "share", "amount")] for line in lines]
+    rows.append(["I alt", "", "", "", str(budget.get("total") or "-")])
+    table = _table(["line", "hours", "rate", "share", "amount"], rows)
+    out += ["    " + row for row in table.splitlines()]
+    out.append("    sources:")
+    for line in lines:
+        sources = line.get("sources") or {"amount": line.get("source")}
+        described = "; ".join(f"{part} {src}" for part, src in sources.items() if src)
+        out.append(f"      {line.get('line') or line.get('key')}: {described or '-'}")
+    out.append(f"      I alt: {budget.get('total_source') or '-'}")
+    if budget.get("recomputed"):
+        out.append(f"    computed (no cached value): {', '.join(budget['recomputed'])}")
+    return out
+
+
 def case_detail(s: Session, case: Case, pool: Pool) -> str:
     """Everything about one case: submissions, attachments, fields, budget, problems, history."""
     out = [
@@ -114,6 +134,9 @@ def case_detail(s: Session, case: Case, pool: Pool) -> str:
         f"  received:     {local(case.received_at, pool)} ({pool.timezone.key})",
         f"  organisation: {case.org_name or '-'}   CVR: {case.cvr or '-'}   municipality: {case.municipality or '-'}",
     ]
+    if case.parent_pk:
+        parent = s.get(Case, case.parent_pk)
+        out.append(f"  report on:    {parent.case_id if parent else case.parent_pk}")
     if case.decision:
         out.append(f"  decision:     {case.decision}  {case.granted_amount or ''}")
     if case.receipts_suppressed:
@@ -133,13 +156,12 @@ def case_detail(s: Session, case: Case, pool: Pool) -> str:
             for key, v in sub.fields.items():
                 out.append(f"    {key}: {_value(v)}")
         if sub.budget:
-            out.append("  budget:")
-            for key, v in sub.budget.items():
-                out.append(f"    {key}: {_value(v)}")
+            out.extend(_budget_lines(sub.budget))
         out.append("  problems:" + ("" if sub.problems else " none"))
         for p in sub.problems:
             field = f" [{p.get('field')}]" if p.get("field") else ""
-            out.append(f"    - {p.get('code')}{field}: {p.get('message')}")
+            severity = " (advarsel)" if p.get("severity") == "warning" else ""
+            out.append(f"    - {p.get('code')}{field}{severity}: {p.get('message')}")
     out.extend(_outbox_lines(s, case, pool))
     out.append("")
     out.append("History:")

@@ -79,10 +79,11 @@ def detect(data: bytes) -> str:
     if not data:
         return EMPTY
     head = data[:1024]
-    if b"%PDF-" in head:
-        return PDF
+    # ZIP first: a zip that stores a PDF uncompressed has "%PDF-" in its first kilobyte too
     if data.startswith(b"PK\x03\x04"):
         return _zip_type(data)
+    if b"%PDF-" in head:
+        return PDF
     if data.startswith(_OLE_MAGIC):
         return _ole_type(data)
     if data.startswith(b"\x89PNG\r\n\x1a\n"):

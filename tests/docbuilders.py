@@ -37,6 +37,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from intake import filling
 from parsers import normalize
 from parsers.fieldmap import FieldMap, load_fieldmap
 
@@ -72,43 +73,15 @@ def _fm(fieldmap: FieldMap | None) -> FieldMap:
     return fieldmap or load_fieldmap()
 
 
-_TEMPLATES: dict[tuple[str, str], bytes] = {}
-
-
 def template_pdf(fieldmap: FieldMap | None = None) -> bytes:
-    """The empty official application form (made once per field map: embedding fonts takes time)."""
-    from intake.templates import application_form_pdf
-
-    fm = _fm(fieldmap)
-    key = ("pdf", fm.name)
-    if key not in _TEMPLATES:
-        _TEMPLATES[key] = application_form_pdf(fm)
-    return _TEMPLATES[key]
-
-
-def _pdf_values(values: dict[str, str], fm: FieldMap) -> dict[str, str]:
-    out = {}
-    for key, text in values.items():
-        f = fm.field(key)
-        if f.type == "choice":
-            out[f.pdf_field] = "/" + text  # radio values are PDF names
-        else:
-            out[f.pdf_field] = text
-    return out
+    """The empty official application form."""
+    return filling.template_pdf(fieldmap)
 
 
 def fill_form(values: dict[str, str] | None = None, template: bytes | None = None,
               fieldmap: FieldMap | None = None) -> bytes:
     """The official form with AcroForm values set (as a PDF viewer would save it)."""
-    from pypdf import PdfReader, PdfWriter
-
-    fm = _fm(fieldmap)
-    values = SAMPLE_VALUES if values is None else values
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template or template_pdf(fm))))
-    writer.update_page_form_field_values(None, _pdf_values(values, fm), auto_regenerate=False)
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
+    return filling.fill_form_pdf(SAMPLE_VALUES if values is None else values, fieldmap, template)
 
 
 def flatten_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None = None) -> bytes:
@@ -120,7 +93,7 @@ def flatten_form(values: dict[str, str] | None = None, fieldmap: FieldMap | None
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(template_pdf(fm))))
     # Radios are left out on purpose: pypdf's flatten draws the wrong button anyway.
     text_values = {k: v for k, v in values.items() if fm.field(k).type != "choice"}
-    writer.update_page_form_field_values(None, _pdf_values(text_values, fm), flatten=True)
+    writer.update_page_form_field_values(None, filling.pdf_field_values(text_values, fm), flatten=True)
     writer.remove_annotations(subtypes="/Widget")
     if "/AcroForm" in writer._root_object:
         del writer._root_object["/AcroForm"]
@@ -406,23 +379,11 @@ SAMPLE_BUDGET: dict[str, dict[str, Decimal]] = {
 
 
 def _budget_workbook(values: dict | None, fieldmap: FieldMap | None):
-    from openpyxl import load_workbook
-
-    from intake.templates import budget_template_xlsx
-
-    fm = _fm(fieldmap)
-    key = ("xlsx", fm.name)
-    if key not in _TEMPLATES:
-        _TEMPLATES[key] = budget_template_xlsx(fm)
-    wb = load_workbook(io.BytesIO(_TEMPLATES[key]))
-    ws = wb[fm.budget.sheet]
-    values = SAMPLE_BUDGET if values is None else values
-    return fm, wb, ws, values
+    fm, wb = filling.budget_workbook(fieldmap)
+    return fm, wb, wb[fm.budget.sheet], SAMPLE_BUDGET if values is None else values
 
 
-def _cell_of(wb, name: str):
-    (sheet, ref), = wb.defined_names[name].destinations
-    return wb[sheet][ref.replace("$", "")]
+_cell_of = filling.cell_of
 
 
 _TEXT_WRITING = {"hours": lambda v: normalize.format_number_da(v, 0),

@@ -87,12 +87,12 @@ def test_poll_stores_routes_and_sets_keyword_without_seen(imap_app, dovecot):
         assert len(stored) == 6
         for raw, when in mails:
             msg = stored[hashlib.sha256(raw).hexdigest()]  # the exact bytes came back
-            # Dovecot replaces an INTERNALDATE in the future (the 2028 report) by the append time
+            # Dovecot replaces an INTERNALDATE in the future by the time of the APPEND
             if when < dt.datetime.now(dt.UTC):
                 assert msg.internaldate == when
             assert msg.internaldate.utcoffset() == dt.timedelta(0)
             assert msg.state == MessageState.PROCESSED
-        late = s.scalar(select(Case).where(Case.sender == "jens@bf-syd.dk"))
+        late = s.scalar(select(Case).where(Case.sender == "anne@vestbo.dk"))
         assert late.received_at >= app.pool.deadline_end("application_deadline")
         locations = s.scalars(select(MessageLocation)).all()
         assert sorted(int(loc.uid) for loc in locations) == sorted(uids)

@@ -25,6 +25,7 @@ from intake.reprocess import reprocess
 from intake.samples import SampleMail, make_mail, minimal_pdf
 from intake.service import poll_once
 from store import repository as repo
+from store.db import transaction
 from store.models import RawMessage
 
 pytest_plugins = ["smtp_sink"]
@@ -55,15 +56,23 @@ def test_every_application_and_report_gets_exactly_one_receipt_naming_its_proble
         SampleMail("question", make_mail("Spørgsmål", sender="Lars <lars@kirkebo.dk>", domain="kirkebo.dk"),
                    _recent(clock, 10)),
     ]
+    # Vestbo's application was granted earlier, so its final report joins that case
+    deliver(workdir, application("vest", "Anne Vestergaard <anne@vestbo.dk>", _recent(clock, 600)))
+    poll_once(app)
+    with transaction(app.context.factory) as s:
+        repo.get_case(s, "PSV-2025-0001").status = "bevilget"
+    earlier = len(smtp_sink.messages)
+
     deliver(workdir, *originals)
     poll_once(app)
 
-    assert len(smtp_sink.messages) == 3
-    by_to = {m.rcpt_tos[0]: m for m in smtp_sink.messages}
+    new = smtp_sink.messages[earlier:]
+    assert len(new) == 3
+    by_to = {m.rcpt_tos[0]: m for m in new}
     assert set(by_to) == {"mette@boligselskabet-nord.dk", "jens@bf-syd.dk", "anne@vestbo.dk"}
 
     syd = by_to["jens@bf-syd.dk"]
-    assert syd.subject == ("[PSV-2025-0002] Kvittering: SV: ansoegning - pulje til sociale vicevaerter"
+    assert syd.subject == ("[PSV-2025-0003] Kvittering: SV: ansoegning - pulje til sociale vicevaerter"
                            " - Boligforeningen Syd")
     text = syd.text()
     assert CVR_PROBLEM["message"] in text and BUDGET_PROBLEM["message"] in text
@@ -96,9 +105,9 @@ def test_every_application_and_report_gets_exactly_one_receipt_naming_its_proble
     # reprocessing and polling again make no second receipt
     reprocess(app.context, [])
     poll_once(app)
-    assert len(smtp_sink.messages) == 3
+    assert len(smtp_sink.messages) == 4
     rows = outbox_rows(app)
-    assert len(rows) == 3 and {r.state for r in rows} == {"sent"}
+    assert len(rows) == 4 and {r.state for r in rows} == {"sent"}
     assert {r.message_id for r in rows} == {m.message_id for m in smtp_sink.messages}
 
 
@@ -107,9 +116,9 @@ def test_reply_to_a_receipt_joins_its_case_and_gets_no_answer(make_app, workdir,
     deliver(workdir, application("nord", "Mette Hansen <mette@boligselskabet-nord.dk>", _recent(clock, 5)))
     poll_once(app)
     (receipt,) = smtp_sink.messages
-    reply = make_mail(f"SV: {receipt.subject}", body="Her er det rettede budget.",
-                      headers={"In-Reply-To": receipt.message_id, "References": receipt.message_id},
-                      attachments=[("budget.pdf", minimal_pdf(), "application/pdf")])
+    # a reply without new documents is a message on the case, not a new submission
+    reply = make_mail(f"SV: {receipt.subject}", body="Tak. Hvornår hører vi fra jer?",
+                      headers={"In-Reply-To": receipt.message_id, "References": receipt.message_id})
     # a new mail naming only the case tag joins the case too
     tagged = make_mail("Spørgsmål til PSV-2025-0001", body="Hvornår hører vi noget?")
     clock.advance(minutes=10)
@@ -166,7 +175,8 @@ def test_fifty_mails_from_one_sender_in_a_minute_get_at_most_the_rate_limit(make
     deliver(workdir, *[application(f"flood{i}", "Robot Hansen <robot@boligselskabet-nord.dk>",
                                    start + dt.timedelta(seconds=i)) for i in range(50)])
     poll_once(app)
-    assert case_count(app) == 50
+    # one sender with no CVR: each new mail is a resubmission to the same case
+    assert case_count(app) == 1
     rows = outbox_rows(app)
     assert len(rows) == 50  # every receipt is visible, most of them held back
     assert sum(r.state == "sent" for r in rows) == 5
@@ -176,8 +186,9 @@ def test_fifty_mails_from_one_sender_in_a_minute_get_at_most_the_rate_limit(make
     poll_once(app)
     assert len(smtp_sink.messages) == 5
     with app.context.factory() as s:
-        assert "rate limit" in repo.get_case(s, "PSV-2025-0050").receipts_suppressed
-        assert repo.get_case(s, "PSV-2025-0001").receipts_suppressed is None
+        case = repo.get_case(s, "PSV-2025-0001")
+        assert len(case.submissions) == 50
+        assert "rate limit" in case.receipts_suppressed
 
 
 def test_first_import_of_an_old_inbox_sends_no_receipts_and_says_why_on_the_case(make_app, workdir, clock):
@@ -223,15 +234,15 @@ def test_receipt_row_is_rolled_back_with_its_case(make_app, workdir, clock):
 
 def test_cases_show_lists_the_mails_made_for_a_case(make_app, workdir, clock):
     app = make_app('[outbox]\nmax_per_recipient_per_hour = 1\n')
+    # the second mail from the same sender is a resubmission to the same case
     deliver(workdir,
             application("a", "Mette Hansen <mette@boligselskabet-nord.dk>", _recent(clock, 3)),
             application("b", "Mette Hansen <mette@boligselskabet-nord.dk>", _recent(clock, 2)))
     poll_once(app)
     with app.context.factory() as s:
-        first = views.case_detail(s, repo.get_case(s, "PSV-2025-0001"), app.pool)
-        second = views.case_detail(s, repo.get_case(s, "PSV-2025-0002"), app.pool)
-    assert "receipt to mette@boligselskabet-nord.dk: sent, 1 attempt(s)" in first
-    assert "receipt to mette@boligselskabet-nord.dk: suppressed, 0 attempt(s)  (rate limit" in second
+        shown = views.case_detail(s, repo.get_case(s, "PSV-2025-0001"), app.pool)
+    assert "receipt to mette@boligselskabet-nord.dk: sent, 1 attempt(s)" in shown
+    assert "receipt to mette@boligselskabet-nord.dk: suppressed, 0 attempt(s)  (rate limit" in shown
 
 
 def test_a_receipt_that_cannot_be_made_never_costs_the_case(make_app, workdir, clock, monkeypatch):
@@ -257,6 +268,9 @@ def test_the_sample_inbox_gets_one_receipt_per_case_and_none_for_the_rest(make_a
     poll_once(app)
     poll_once(app)
     subjects = sorted(m.subject.split("]")[0] + "]" for m in smtp_sink.messages)
+    by_case = {m.subject.split("]")[0] + "]": m.text() for m in smtp_sink.messages}
+    assert "Ansøgningsfristen" in by_case["[PSV-2025-0003]"] or "frist" in by_case["[PSV-2025-0003]"]
+    assert "CVR" in by_case["[PSV-2025-0002]"]
     assert subjects == ["[PSV-2025-0001]", "[PSV-2025-0002]", "[PSV-2025-0003]"]
     assert sorted(m.rcpt_tos[0] for m in smtp_sink.messages) == [
         "anne@vestbo.dk", "jens@bf-syd.dk", "mette@boligselskabet-nord.dk"]

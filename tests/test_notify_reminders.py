@@ -27,18 +27,22 @@ def _cases_in_every_state(app, workdir, clock):
             application("a", "Mette Hansen <mette@boligselskabet-nord.dk>", t),
             application("b", "Jens Ølgaard <jens@bf-syd.dk>", t + dt.timedelta(minutes=1)),
             application("c", "Anne Vestergaard <anne@vestbo.dk>", t + dt.timedelta(minutes=2)),
-            application("d", "Lars Kirk <lars@kirkebo.dk>", t + dt.timedelta(minutes=3)),
-            SampleMail("r", make_mail(REPORT, sender="Anne Vestergaard <anne@vestbo.dk>", domain="vestbo.dk"),
-                       t + dt.timedelta(minutes=4)))
+            application("d", "Lars Kirk <lars@kirkebo.dk>", t + dt.timedelta(minutes=3)))
     ingest(app)
     with transaction(app.context.factory) as s:
-        one, two, three, four, report = (repo.get_case(s, f"PSV-2025-000{i}") for i in range(1, 6))
+        one, two, three, four = (repo.get_case(s, f"PSV-2025-000{i}") for i in range(1, 5))
         one.status = "mangler"
         one.submissions[-1].problems = [CVR_PROBLEM]
         two.status, two.granted_amount = "bevilget", "1012497.75"
         three.status = "bevilget"
-        report.parent_pk = three.id
         four.status = "komplet"
+    # the grantee's report joins its granted application (same sender)
+    deliver(workdir,
+            SampleMail("r", make_mail(REPORT, sender="Anne Vestergaard <anne@vestbo.dk>", domain="vestbo.dk"),
+                       t + dt.timedelta(minutes=4)))
+    ingest(app)
+    with app.context.factory() as s:
+        assert repo.get_case(s, "PSV-2025-0005").parent_pk == repo.get_case(s, "PSV-2025-0003").id
 
 
 def _reminders_in(sink) -> list[tuple[str, str]]:

@@ -82,8 +82,9 @@ def test_failing_message_is_retried_then_quarantined_and_others_go_on(app):
 
 
 def test_reprocess_everything_keeps_cases_and_ids(app):
+    senders = ["Mette <mette@nord.dk>", "Anne <anne@vestbo.dk>", "Lars <lars@kirkebo.dk>"]
     for i, subject in enumerate([APPLICATION, APPLICATION + " – Vest", "Spørgsmål"]):
-        _store(app, make_mail(subject), uid=str(i))
+        _store(app, make_mail(subject, sender=senders[i]), uid=str(i))
     process_pending(app.context)
     with app.context.factory() as s:
         before = [(c.case_id, c.kind) for c in s.scalars(select(Case).order_by(Case.id))]

@@ -1,0 +1,1 @@
+"""Generated fixture mail: applications and reports with the result each should give."""

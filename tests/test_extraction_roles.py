@@ -1,0 +1,49 @@
+"""Which attachment is the form and which the budget: by content type first, then by name."""
+
+from __future__ import annotations
+
+from intake.extraction import AttachmentInfo, assign_roles
+
+
+def roles(*files, max_bytes=1000):
+    infos = [AttachmentInfo(name, None, detected, size, "0" * 64) for name, detected, size in files]
+    assign_roles(infos, max_bytes)
+    return [a.role for a in infos]
+
+
+def test_a_pdf_and_a_spreadsheet_are_form_and_budget_whatever_their_names():
+    assert roles(("scan.pdf", "pdf", 10), ("Ark1.xlsx", "xlsx", 10)) == ["form", "budget"]
+    assert roles(("x.bin", "xls", 10), ("y", "pdf", 10)) == ["budget", "form"]
+
+
+def test_among_several_pdfs_the_one_named_as_the_application_is_the_form():
+    assert roles(("Bilag 1.pdf", "pdf", 10), ("Ansøgningsskema udfyldt.pdf", "pdf", 10),
+                 ("Budget.xlsx", "xlsx", 10)) == ["bilag", "form", "budget"]
+
+
+def test_a_pdf_named_budget_is_the_budget_sent_as_pdf_not_the_form():
+    assert roles(("Ansoegning.pdf", "pdf", 10), ("Budget 2026-27.pdf", "pdf", 10)) == ["form", "budget"]
+
+
+def test_a_word_form_is_still_the_form_so_the_applicant_hears_it_cannot_be_read():
+    assert roles(("Ansøgning.docx", "docx", 10), ("Budget.xlsx", "xlsx", 10)) == ["form", "budget"]
+
+
+def test_an_encrypted_office_file_is_placed_by_its_name():
+    assert roles(("Budget.xlsx", "office-encrypted", 10), ("a.pdf", "pdf", 10)) == ["budget", "form"]
+    assert roles(("Ansøgning.docx", "office-encrypted", 10)) == ["form"]
+
+
+def test_a_file_above_the_limit_is_not_read_and_cannot_be_the_form():
+    assert roles(("Ansøgning.pdf", "pdf", 5000), ("Budget.xlsx", "xlsx", 10)) == ["for stor", "budget"]
+
+
+def test_a_signature_logo_is_not_taken_for_a_photographed_form():
+    assert roles(("image001.png", "png", 8_000), ("Budget.xlsx", "xlsx", 10),
+                 max_bytes=10**6) == ["bilag", "budget"]
+    assert roles(("IMG_2041.jpg", "jpeg", 2_000_000), max_bytes=10**7) == ["form"]
+    assert roles(("ansøgning.png", "png", 8_000), max_bytes=10**6) == ["form"]
+
+
+def test_nothing_fitting_leaves_everything_as_bilag():
+    assert roles(("noter.txt", "text", 10), ("data.zip", "zip", 10)) == ["bilag", "bilag"]

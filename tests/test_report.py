@@ -1,0 +1,89 @@
+"""Final reports: the five parts found by name or by text, each missing part named, 1½ pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from parsers.report import PARTS, find_cvrs, pages_used, parts_in_name, read_report
+from tests.fixturegen.textpdf import prose, text_pdf
+
+
+def _pdf(heading: str, lines: int = 10, extra_pages: list[int] = ()) -> bytes:
+    return text_pdf([prose(lines, heading), *[prose(n) for n in extra_pages]])
+
+
+def complete_report() -> list[tuple[str, bytes, str]]:
+    return [
+        ("Ledelseserklæring.pdf", _pdf("Erklæring fra ledelsen"), "pdf"),
+        ("Faglig afrapportering.pdf", _pdf("Resultater", 50), "pdf"),
+        ("Regnskab 2026-2027.pdf", _pdf("Regnskab"), "pdf"),
+        ("Revisionsberetning.pdf", _pdf("Beretning"), "pdf"),
+        ("Revisionsprotokollat.pdf", _pdf("Protokol"), "pdf"),
+    ]
+
+
+def codes(reading):
+    return sorted(p["code"] for p in reading.problems)
+
+
+def test_a_complete_report_by_file_names_has_no_problem():
+    reading = read_report(complete_report())
+    assert reading.found == set(PARTS)
+    assert reading.problems == []
+
+
+def test_each_missing_part_is_its_own_problem():
+    for i, part in enumerate(PARTS):
+        files = complete_report()
+        del files[i]
+        reading = read_report(files)
+        assert codes(reading) == [f"report_missing_{part}"]
+
+
+def test_generic_file_names_are_classified_by_the_first_page_text():
+    files = [
+        ("scan001.pdf", _pdf("Ledelseserklæring for tilskud fra puljen"), "pdf"),
+        ("dok2.pdf", _pdf("Faglig afrapportering – Boligselskabet Ærøhøj"), "pdf"),
+        ("bilag 3.pdf", _pdf("Projektregnskab for sociale viceværter 2026-2027"), "pdf"),
+        ("bilag 4.pdf", _pdf("Den uafhængige revisors erklæring"), "pdf"),
+        ("bilag 5.pdf", _pdf("Revisionsprotokollat til projektregnskab"), "pdf"),
+    ]
+    reading = read_report(files)
+    assert [f.parts for f in reading.files] == [[p] for p in PARTS]
+    assert all(f.how == "text" for f in reading.files)
+    assert reading.problems == []
+
+
+def test_names_with_danish_letters_written_plainly_still_match():
+    assert parts_in_name("ledelseserklaering_underskrevet.PDF") == ["ledelseserklaering"]
+    assert parts_in_name("Afrapportering.pdf") == ["faglig_afrapportering"]
+    assert parts_in_name("regnskab og revisionsberetning.pdf") == ["revisionsberetning", "regnskab"]
+    assert parts_in_name("foto.jpg") == []
+
+
+def test_one_and_a_half_pages_pass_and_more_is_too_long():
+    # the last page counted by its share of text compared with the first
+    assert pages_used(1, ["x" * 100]) == 1
+    assert pages_used(2, ["x" * 100, "x" * 50]) == Decimal("1.5")
+    assert pages_used(2, ["x" * 100, "x" * 60]) == Decimal("1.6")
+    assert pages_used(3, ["x", "x"]) == 3
+    ok = read_report([("Faglig afrapportering.pdf", _pdf("Resultater", 50, [20]), "pdf")])
+    assert "report_too_long" not in codes(ok)
+    long = read_report([("Faglig afrapportering.pdf", _pdf("Resultater", 50, [45]), "pdf")])
+    problem = next(p for p in long.problems if p["code"] == "report_too_long")
+    assert problem["params"]["filename"] == "Faglig afrapportering.pdf"
+    assert problem["params"]["pages"] == "1,9"
+
+
+def test_unreadable_attachments_are_named_and_never_raise():
+    reading = read_report([("Regnskab.pdf", b"%PDF-1.4 broken", "pdf"),
+                           ("Revisionsberetning.docx", b"PK\x03\x04", "docx")])
+    assert "report_attachment_unreadable" in codes(reading)
+    # the name still tells what it was meant to be
+    assert reading.found == {"regnskab", "revisionsberetning"}
+
+
+def test_cvr_numbers_in_the_text_with_a_valid_check_digit():
+    assert find_cvrs("Boligselskabet, CVR-nr. 29 19 00 03, Aarhus. CVR: 12345678") == ["29190003"]
+    files = [("Ledelseserklæring.pdf", text_pdf([["Ledelseserklæring", "CVR-nummer: 29190003"]]), "pdf")]
+    assert read_report(files).cvrs == ["29190003"]
