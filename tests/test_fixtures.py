@@ -3,6 +3,8 @@ and no extracted value ever wrong (a value may be missing, with a problem saying
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import shutil
 import tempfile
@@ -11,12 +13,16 @@ from pathlib import Path
 
 import pytest
 from conftest import DB_KIND, PG_URL, write_settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
 
 from intake.reprocess import reprocess
 from parsers.fieldmap import load_fieldmap
+from store.models import Case, OutboxMessage
 from tests.fixturegen.catalogue import SETTINGS, generate
 from tests.fixturegen.run import budget_view, fixed_clock, run_set, snapshot
+
+_RUN: dict[str, str] = {}  # the fixture run's database URL, for tests that read it back
 
 FORM_LEVEL = ("form_", "budget_missing", "budget_unsupported_format", "budget_encrypted")
 
@@ -41,6 +47,7 @@ def fixture_run():
     try:
         scenarios = generate(folder / "mail")
         app = build_app(load_settings(write_settings(folder, url, SETTINGS)), now=fixed_clock)
+        _RUN["url"] = url
         results = run_set(app.context, scenarios)
         before = snapshot(app.context, scenarios)
         reprocess(app.context, [])
@@ -160,3 +167,32 @@ def test_reprocessing_the_whole_set_changes_nothing(fixture_run):
     assert after["submissions"] == before["submissions"]
     assert after["messages"] == before["messages"]
     assert after["cases"] == before["cases"]
+
+
+def _text_of(raw: bytes) -> str:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    return " ".join(msg.get_body(preferencelist=("plain",)).get_content().split())
+
+
+def test_every_application_gets_exactly_one_receipt_naming_its_problems(fixture_run):
+    _folder, _scenarios, results, _ = fixture_run
+    app_cases = [r["case_id"] for r in results.values() if r.get("kind") == "application"]
+    assert len(app_cases) >= 40
+    engine = create_engine(_RUN["url"])
+    try:
+        with Session(engine) as s:
+            for case_id in app_cases:
+                case = s.scalar(select(Case).where(Case.case_id == case_id))
+                receipts = list(s.scalars(select(OutboxMessage).where(
+                    OutboxMessage.case_pk == case.id, OutboxMessage.purpose == "receipt")))
+                # one receipt for each mail that brought a submission, none twice
+                assert sorted(r.message_pk for r in receipts) == sorted(
+                    sub.message_pk for sub in case.submissions), case_id
+                current = next(sub for sub in reversed(case.submissions) if sub.current)
+                receipt = next(r for r in receipts if r.message_pk == current.message_pk)
+                assert f"[{case_id}]" in receipt.subject
+                text = _text_of(receipt.raw)
+                for problem in current.problems:
+                    assert " ".join(problem["message"].split()) in text, (case_id, problem["code"])
+    finally:
+        engine.dispose()
