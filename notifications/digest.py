@@ -139,6 +139,16 @@ def _mail_row(msg: RawMessage, tz: dt.tzinfo, why: str | None) -> MailRow:
                    why=_short(why or "-", 300))
 
 
+def _reason_da(reason: str | None, words: dict) -> str | None:
+    """Routing's English reason in Danish for staff, with the English detail kept in brackets."""
+    if not reason:
+        return reason
+    for start, danish in words.get("triage_reasons", {}).items():
+        if reason.startswith(start):
+            return danish if reason == start else f"{danish} ({reason})"
+    return reason
+
+
 def _short(text: str, n: int) -> str:
     """One line of at most ``n`` characters (a traceback should not fill the digest)."""
     text = " ".join(text.split())
@@ -209,7 +219,7 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None)
         municipality_counts=sorted(municipalities.items(), key=lambda kv: (-kv[1], kv[0])),
         new_cases=[_case_row(c, tz) for c in new],
         problem_cases=problem_cases,
-        triage=[_mail_row(m, tz, m.reason) for m in triage],
+        triage=[_mail_row(m, tz, _reason_da(m.reason, words)) for m in triage],
         quarantined=[_mail_row(m, tz, m.last_error or m.reason) for m in quarantined],
         late=[_case_row(c, tz) for c in cases if c.status == "for sent"],
         deadlines=deadlines,
