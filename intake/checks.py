@@ -43,16 +43,6 @@ _MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august
            "september", "oktober", "november", "december")
 
 
-def cvr_valid(cvr: str) -> bool:
-    """An 8-digit CVR number that passes the modulus-11 check (``parsers.normalize.cvr``)."""
-    if not re.fullmatch(r"\d{8}", cvr or ""):
-        return False
-    try:
-        return normalize.cvr(cvr) == cvr
-    except normalize.NormalizeError:
-        return False
-
-
 def fold(text: str) -> str:
     """Casefold and spell æ/ø/å as ae/oe/aa, for forgiving comparisons."""
     text = text.casefold()
@@ -160,7 +150,7 @@ def check_fields(fields: dict[str, Any], flagged: set[str],
         if key not in flagged and _value(fields, key) is None:
             out.append(P.render("field_missing", key))
     cvr = _value(fields, "cvr")
-    if cvr is not None and "cvr" not in flagged and not cvr_valid(str(cvr)):
+    if cvr is not None and "cvr" not in flagged and not normalize.is_valid_cvr(str(cvr)):
         out.append(P.render("cvr_check_digit", "cvr", {"raw": cvr}))
     town = _value(fields, "municipality")
     known = municipalities()

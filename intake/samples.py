@@ -20,7 +20,7 @@ class SampleMail:
 
 
 def minimal_pdf(text: str = "Ansøgningsskema") -> bytes:
-    """A tiny valid one-page PDF (placeholder until the real form is filled in)."""
+    """A tiny one-page PDF with one line of text (the report parts of the sample mail)."""
     content = f"BT /F1 12 Tf 72 720 Td ({text.encode('latin-1', 'replace').decode('latin-1')}) Tj ET".encode("latin-1")
     objs = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -29,17 +29,22 @@ def minimal_pdf(text: str = "Ansøgningsskema") -> bytes:
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    return assemble_pdf(objs)
+
+
+def assemble_pdf(objects: list[bytes]) -> bytes:
+    """A PDF file from its numbered objects (1 = catalog), with the cross-reference table."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
-    for i, body in enumerate(objs, 1):
+    for i, body in enumerate(objects, 1):
         offsets.append(out.tell())
         out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
     xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
     return out.getvalue()
 
 

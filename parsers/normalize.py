@@ -80,6 +80,16 @@ def cvr(value: str) -> str:
     return digits
 
 
+def is_valid_cvr(value: str) -> bool:
+    """True for exactly 8 digits that pass the modulus-11 check (no spaces or prefix)."""
+    if not re.fullmatch(r"\d{8}", value or ""):
+        return False
+    try:
+        return cvr(value) == value
+    except NormalizeError:
+        return False
+
+
 # --- dates ------------------------------------------------------------------
 
 _MONTHS = {

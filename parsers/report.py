@@ -88,22 +88,12 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
-def cvr_valid(cvr: str) -> bool:
-    """An 8-digit CVR number that passes the modulus-11 check (``parsers.normalize.cvr``)."""
-    if not re.fullmatch(r"\d{8}", cvr or ""):
-        return False
-    try:
-        return normalize.cvr(cvr) == cvr
-    except normalize.NormalizeError:
-        return False
-
-
 def find_cvrs(text: str) -> list[str]:
     """Valid CVR numbers written after "CVR" in a text, in order, without repeats."""
     out: list[str] = []
     for m in _CVR_RE.finditer(text or ""):
         cvr = re.sub(r"\s", "", m.group(1))
-        if cvr_valid(cvr) and cvr not in out:
+        if normalize.is_valid_cvr(cvr) and cvr not in out:
             out.append(cvr)
     return out
 

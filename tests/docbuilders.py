@@ -38,6 +38,7 @@ import io
 from decimal import Decimal
 
 from intake import filling
+from intake.samples import assemble_pdf
 from parsers import normalize
 from parsers.fieldmap import FieldMap, load_fieldmap
 
@@ -327,18 +328,7 @@ def unmapped_text_pdf(lines: int = 8) -> bytes:
         b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Unknown /CIDSystemInfo"
         b" << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 600 >>",
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
-    return out.getvalue()
+    return assemble_pdf(objs)
 
 
 def encrypt_pdf(data: bytes, user_password: str = "hemmelig", owner_password: str | None = "ejer") -> bytes:

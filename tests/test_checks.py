@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake import problems as P
-from intake.checks import check_application, cvr_valid, status_for
+from intake.checks import check_application, status_for
 from intake.extraction import AttachmentInfo
 from intake.pool import load_pool
+from parsers.normalize import is_valid_cvr
 
 CPH = ZoneInfo("Europe/Copenhagen")
 ON_TIME = dt.datetime(2025, 7, 20, 10, 0, tzinfo=CPH)
@@ -142,7 +143,7 @@ def test_a_field_the_reader_flagged_gets_no_second_problem(pool):
 
 
 def test_cvr_check_digit(pool):
-    assert cvr_valid("12345674") and not cvr_valid("12345678")
+    assert is_valid_cvr("12345674") and not is_valid_cvr("12345678")
     fields = good_fields()
     fields["cvr"] = _f("12345678")
     problems = run(pool, fields=fields)

@@ -6,7 +6,7 @@ amounts per page; this keeps them independent of the form template.
 
 from __future__ import annotations
 
-import io
+from intake.samples import assemble_pdf
 
 
 def _escape(line: str) -> bytes:
@@ -29,18 +29,7 @@ def text_pdf(pages: list[list[str]]) -> bytes:
                     b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (4 + 2 * i, font_obj))
         objs.append(b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
     objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objs, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
-    return out.getvalue()
+    return assemble_pdf(objs)
 
 
 FILLER = ("Indsatsen har i perioden givet beboerne bedre kontakt til kommunen og til "
