@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
-import ssl
-
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
 from intake.settings import ImapSourceSettings, MaildirSourceSettings, load_settings
 
@@ -13,27 +10,17 @@ def _line(ok: str, what: str, detail: str) -> None:
     print(f"[{ok:^4}] {what}: {detail}")
 
 
-def check_smtp(cfg) -> str:
-    """Connect and say EHLO (and log in, if configured); raise TemporaryFailure if unreachable."""
+def check_smtp(settings) -> str:
+    """Connect as the outbox would (TLS, login); ConfigError if the login is refused, else TemporaryFailure."""
+    from intake.notify_hooks import make_sender
+    from notifications.smtp import LoginRefused, Unreachable
+
     try:
-        if cfg.security == "tls":
-            conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds,
-                                    context=ssl.create_default_context())
-        else:
-            conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
-        with conn:
-            conn.ehlo()
-            if cfg.security == "starttls":
-                conn.starttls(context=ssl.create_default_context())
-                conn.ehlo()
-            password = cfg.password()
-            if cfg.username and password is not None:
-                conn.login(cfg.username, password)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise ConfigError(f"SMTP login refused: {exc.smtp_code} {exc.smtp_error!r}") from None
-    except (OSError, smtplib.SMTPException) as exc:
-        raise TemporaryFailure(f"SMTP {cfg.host}:{cfg.port} unreachable: {exc}") from None
-    return f"{cfg.host}:{cfg.port} answers"
+        return make_sender(settings).check()
+    except LoginRefused as exc:
+        raise ConfigError(str(exc)) from None
+    except Unreachable as exc:
+        raise TemporaryFailure(str(exc)) from None
 
 
 def run_checks(config_path) -> int:
@@ -91,7 +78,7 @@ def run_checks(config_path) -> int:
             record(TemporaryFailure(str(exc)), what)
     if settings.outbox.mode == "smtp":
         try:
-            _line("ok", "smtp", check_smtp(settings.outbox.smtp))
+            _line("ok", "smtp", check_smtp(settings))
         except IntakeError as exc:
             record(exc, "smtp")
     else:

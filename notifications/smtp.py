@@ -28,6 +28,10 @@ class Unreachable(DeliveryError):
     """The server cannot be used right now (connection, TLS or login)."""
 
 
+class LoginRefused(Unreachable):
+    """The server refused our login: the settings must change, retrying will not help."""
+
+
 class TemporaryError(DeliveryError):
     """The server said 4xx for this mail."""
 
@@ -85,10 +89,15 @@ class SmtpSender:
             if cfg.username:
                 conn.login(cfg.username, cfg.password or "")
         except smtplib.SMTPAuthenticationError as exc:
-            raise Unreachable(f"SMTP login refused: {_answer(exc.smtp_code, exc.smtp_error)}") from None
+            raise LoginRefused(f"SMTP login refused: {_answer(exc.smtp_code, exc.smtp_error)}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise Unreachable(f"SMTP {cfg.host}:{cfg.port} unreachable: {exc}") from None
         return conn
+
+    def check(self) -> str:
+        """Connect (TLS, login as configured) and hang up; raise Unreachable or LoginRefused."""
+        self._connect().quit()
+        return f"{self.config.host}:{self.config.port} answers"
 
     def send(self, row: OutboxMessage, case_id: str | None = None) -> None:
         """Hand one mail to the server; return only when it accepted it."""
@@ -145,6 +154,11 @@ class FileSender:
     def path_for(self, row: OutboxMessage, case_id: str | None) -> Path:
         """Where a row's file goes."""
         return self.directory / f"{case_id or 'no-case'}-{row.purpose}-{row.id}.eml"
+
+    def check(self) -> str:
+        """Connect (TLS, login as configured) and hang up; raise Unreachable or LoginRefused."""
+        self._connect().quit()
+        return f"{self.config.host}:{self.config.port} answers"
 
     def send(self, row: OutboxMessage, case_id: str | None = None) -> None:
         """Write the mail's bytes atomically (temporary file, then rename)."""
