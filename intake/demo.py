@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -85,5 +86,6 @@ def run_demo(directory: str | None = None) -> int:
     print(f"json:        {root / 'sager.json'}")
     print(f"receipts:    {outbox} ({len(list(outbox.glob('*.eml')))} mail(s) as .eml files)")
     print(f"settings:    {settings_file}")
-    print(f"try:         pulje-intake --config {settings_file} cases show {prefix}-0001")
+    command = sys.argv[0] if sys.argv and sys.argv[0].endswith("pulje-intake") else "pulje-intake"
+    print(f"try:         {command} --config {settings_file} cases show {prefix}-0001")
     return 0
