@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+import docbuilders as d
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,6 @@ from openpyxl import Workbook, load_workbook
 from parsers import filetype
 from parsers.budget import read_budget
 from parsers.fieldmap import load_fieldmap
-from tests import docbuilders as d
 
 FM = load_fieldmap()
 

@@ -7,10 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from test_checks import ON_TIME, attachments, good_fields
 
 from intake.checks import check_application
 from intake.pool import load_pool
-from tests.test_checks import ON_TIME, attachments, good_fields
 
 POOL = load_pool("sociale-viceværter-2025")
 CENT = Decimal("0.01")

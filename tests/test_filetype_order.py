@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import zipfile
 
+from fixturegen.textpdf import text_pdf
+
 from parsers import filetype
-from tests.fixturegen.textpdf import text_pdf
 
 
 def test_a_zip_storing_a_pdf_uncompressed_is_a_zip_not_a_pdf():

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 from conftest import DB_KIND, PG_URL, write_settings
+from fixturegen.catalogue import SETTINGS, generate
+from fixturegen.run import budget_view, fixed_clock, run_set, snapshot
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from intake.reprocess import reprocess
 from parsers.fieldmap import load_fieldmap
 from store.models import Case, OutboxMessage
-from tests.fixturegen.catalogue import SETTINGS, generate
-from tests.fixturegen.run import budget_view, fixed_clock, run_set, snapshot
 
 _RUN: dict[str, str] = {}  # the fixture run's database URL, for tests that read it back
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 
+import docbuilders as d
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parsers.fieldmap import load_fieldmap
 from parsers.form import read_application_form
-from tests import docbuilders as d
 
 FM = load_fieldmap()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import docbuilders as db
+from fixturegen.applications import App, budget_att, form_att, mail, on, one_fte_budget
+from fixturegen.reports import FILENAMES, part_pdf, report_mail
 from sqlalchemy import func, select
 
 from intake.pipeline import process_pending
@@ -11,9 +14,6 @@ from parsers.report import PARTS
 from store import repository as repo
 from store.db import transaction
 from store.models import Case, RawMessage, Submission
-from tests import docbuilders as db
-from tests.fixturegen.applications import App, budget_att, form_att, mail, on, one_fte_budget
-from tests.fixturegen.reports import FILENAMES, part_pdf, report_mail
 
 _uid = iter(range(1, 10_000))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from fixturegen.textpdf import prose, text_pdf
+
 from parsers.report import PARTS, find_cvrs, pages_used, parts_in_name, read_report
-from tests.fixturegen.textpdf import prose, text_pdf
 
 
 def _pdf(heading: str, lines: int = 10, extra_pages: list[int] = ()) -> bytes:

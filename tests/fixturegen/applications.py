@@ -16,8 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
+import docbuilders as db
+
 from intake.samples import make_mail
-from tests import docbuilders as db
 
 CPH = ZoneInfo("Europe/Copenhagen")
 SUBJECT = "Ansøgning – Pulje til sociale viceværter"

@@ -13,8 +13,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from tests import docbuilders as db
-from tests.fixturegen.applications import (
+import docbuilders as db
+
+from fixturegen.applications import (
     CHOICE_KEYS,
     App,
     Scenario,
@@ -35,7 +36,7 @@ from tests.fixturegen.applications import (
     one_fte_budget,
     poke_budget,
 )
-from tests.fixturegen.reports import report_scenarios
+from fixturegen.reports import report_scenarios
 
 # Limits the fixture run's settings use (small, so a "too large" file stays small).
 MAX_PDF_PAGES = 20

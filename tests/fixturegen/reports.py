@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from intake.samples import make_mail
-from parsers.report import PARTS
-from tests import docbuilders as db
-from tests.fixturegen.applications import (
+import docbuilders as db
+
+from fixturegen.applications import (
     CPH,
     App,
     Mail,
@@ -24,7 +23,9 @@ from tests.fixturegen.applications import (
     on,
     one_fte_budget,
 )
-from tests.fixturegen.textpdf import prose, text_pdf
+from fixturegen.textpdf import prose, text_pdf
+from intake.samples import make_mail
+from parsers.report import PARTS
 
 SUBJECT = "Afrapportering pulje til sociale viceværter"
 FILENAMES = {

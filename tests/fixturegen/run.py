@@ -11,11 +11,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from fixturegen.applications import Scenario
 from intake.pipeline import Context, process_pending
 from store import repository as repo
 from store.db import transaction
 from store.models import Case, RawMessage
-from tests.fixturegen.applications import Scenario
 
 
 def _store(ctx: Context, scenarios: list[Scenario], start_uid: int) -> int:
