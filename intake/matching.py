@@ -1,4 +1,4 @@
-"""Which earlier case a new mail belongs to: the organisation's incomplete application
+"""Which earlier case a new mail belongs to: the organisation's undecided application
 (a resubmission supersedes it) or its granted application (a final report joins it)."""
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from intake.extraction import Extraction
 from parsers.mime import ParsedMail
 from store.models import Case
 
-INCOMPLETE = ("modtaget", "mangler")
+# Statuses a new version may still replace: anything not yet decided or late.
+# A complete application can be replaced too: one organisation, one case, the
+# committee sees the newest version and the history keeps the earlier ones.
+UNDECIDED = ("modtaget", "mangler", "komplet")
 GRANTED = "bevilget"
 
 
@@ -32,8 +35,8 @@ def _domain(address: str | None) -> str | None:
     return address.rsplit("@", 1)[1].lower()
 
 
-def find_incomplete_application(s: Session, extraction: Extraction, mail: ParsedMail) -> Case | None:
-    """The newest incomplete application of the same organisation: same CVR, else same sender.
+def find_undecided_application(s: Session, extraction: Extraction, mail: ParsedMail) -> Case | None:
+    """The newest undecided application of the same organisation: same CVR, else same sender.
 
     A sender address alone ties two applications only when one of them has no
     readable CVR; two different CVRs are two organisations, whoever sends them.
@@ -46,7 +49,7 @@ def find_incomplete_application(s: Session, extraction: Extraction, mail: Parsed
     if not same:
         return None
     candidates = list(s.scalars(
-        select(Case).where(Case.kind == "application", Case.status.in_(INCOMPLETE), or_(*same))
+        select(Case).where(Case.kind == "application", Case.status.in_(UNDECIDED), or_(*same))
         .order_by(Case.received_at.desc(), Case.id.desc())
     ))
     if cvr:
@@ -86,10 +89,10 @@ def find_granted_application(s: Session, extraction: Extraction,
     return None, f"{tried}; sender {sender or '-'}; no granted application of that organisation"
 
 
-def find_incomplete_report(s: Session, parent: Case) -> Case | None:
-    """The newest incomplete report on a granted application: more parts add to it."""
+def find_open_report(s: Session, parent: Case) -> Case | None:
+    """The newest undecided report on a granted application: more parts add to it."""
     return s.scalar(
         select(Case).where(Case.kind == "report", Case.parent_pk == parent.id,
-                           Case.status.in_(INCOMPLETE))
+                           Case.status.in_(UNDECIDED))
         .order_by(Case.id.desc()).limit(1)
     )

@@ -21,8 +21,8 @@ from intake import routing
 from intake.extraction import ROLE_BUDGET, ROLE_FORM, Extraction, extract
 from intake.matching import (
     find_granted_application,
-    find_incomplete_application,
-    find_incomplete_report,
+    find_open_report,
+    find_undecided_application,
 )
 from intake.pool import Pool
 from intake.settings import Settings
@@ -145,14 +145,14 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, ro
         parent, how = find_granted_application(s, extraction, mail)
         if parent is None:
             return routing.TRIAGE, f"report matches no granted application ({how})"
-        earlier = find_incomplete_report(s, parent)
+        earlier = find_open_report(s, parent)
         if earlier is not None:  # the missing parts, sent as a new mail rather than a reply
             extraction = _extract_for(s, ctx, earlier, mail, msg, None)
             _add_submission(s, ctx, earlier, msg, mail, route, extraction, "resubmission",
                             f"more of the report from {mail.from_addr}")
             return route.outcome, f"{route.reason}; adds to the report {earlier.case_id}"
     elif route.kind == "application" and not extraction.late:
-        earlier = find_incomplete_application(s, extraction, mail)
+        earlier = find_undecided_application(s, extraction, mail)
         if earlier is not None:
             extraction = _extract_for(s, ctx, earlier, mail, msg, None, extraction)
             _add_submission(s, ctx, earlier, msg, mail, route, extraction, "resubmission",

@@ -81,6 +81,20 @@ def test_a_resubmission_by_the_same_cvr_supersedes_the_incomplete_one(app):
         assert "superseded" in case_detail(s, case, app.pool)
 
 
+def test_a_new_version_of_a_complete_application_before_the_deadline_replaces_it(app):
+    org = App(7, "newversion")
+    deliver(app, complete(org, day=10))
+    corrected = App(7, "newversion")
+    corrected.typed = {**org.typed, "evictions": "9"}
+    deliver(app, complete(corrected, day=14))
+    # one organisation, one case: the committee sees the newest version, the history keeps both
+    assert cases(app) == [("PSV-2025-0001", "application", "komplet", 2)]
+    with app.context.factory() as s:
+        case = s.scalars(select(Case)).one()
+        assert [sub.current for sub in case.submissions] == [False, True]
+        assert [sub.fields["evictions"]["value"] for sub in case.submissions] == [7, 9]
+
+
 def test_another_cvr_from_the_same_sender_is_another_case(app):
     first, second = App(4, "consultant"), App(5, "consultant")
     deliver(app, mail(first, [form_att(db.fill_form(first.typed))], on(10)))
