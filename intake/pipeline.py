@@ -26,6 +26,7 @@ from intake.matching import (
 )
 from intake.pool import Pool
 from intake.settings import Settings
+from notifications.casedata import current_submission
 from parsers.mime import ParsedMail, parse_mail
 from store import repository as repo
 from store.db import transaction
@@ -283,7 +284,7 @@ def _earlier_parts(case: Case, this: Submission | None) -> set[str]:
 
 def _update_case(case: Case, ctx: Context) -> None:
     """The case follows its current submission: status (unless decided), organisation, CVR."""
-    current = next((sub for sub in reversed(case.submissions) if sub.current), None)
+    current = current_submission(case)
     if current is None:
         return
     if case.status not in DECIDED:

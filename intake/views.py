@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.pool import Pool
+from notifications.casedata import current_submission
 from store.models import Case, MessageState, RawMessage
 
 
@@ -44,7 +45,7 @@ def cases_table(s: Session, pool: Pool, kind: str | None = None, status: str | N
         return "no cases"
     rows = []
     for c in cases:
-        current = next((sub for sub in reversed(c.submissions) if sub.current), None)
+        current = current_submission(c)
         problems = len(current.problems) if current else 0
         attachments = len(current.attachments) if current else 0
         rows.append([
