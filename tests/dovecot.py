@@ -214,9 +214,17 @@ class Dovecot:
         self._signal_group(signal.SIGKILL)
 
     def restart(self) -> Dovecot:
-        """Start again on the same port and folders (after :meth:`stop` or :meth:`kill`)."""
+        """Start again on the same port and folders (after :meth:`stop` or :meth:`kill`).
+
+        A SIGKILL can leave a dotlock (``dovecot-uidlist.lock``) of a dead process
+        behind; Dovecot waits minutes before it calls such a lock stale. Every
+        process of the old server is gone, so the locks are removed here, as a
+        host reboot would clear them.
+        """
         if self.proc is not None:
             self.stop()
+        for lock in (self.root / "mail").rglob("*.lock"):
+            lock.unlink(missing_ok=True)
         return self.start()
 
     def log(self) -> str:
@@ -226,7 +234,7 @@ class Dovecot:
 
     def client(self) -> IMAPClient:
         """A logged-in IMAPClient (use as a context manager, or call ``logout()``)."""
-        c = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        c = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
         c.login(self.user, self.password)
         return c
 
