@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from intake.cases.pipeline import Context
 from intake.errors import TemporaryFailure
-from intake.pipeline import Context
 from intake.pool import Pool, load_pool
 from intake.settings import ImapSourceSettings, MaildirSourceSettings, Settings
 from intake.sources import Source
@@ -70,6 +70,6 @@ def build_app(settings: Settings, now: Callable[[], dt.datetime] = utc_now,
 
 def _hooks(context: Context) -> list:
     """Case-change hooks from the other packages (the outbox plugs in here)."""
-    from intake.notify_hooks import make_receipt_hook
+    from intake.outbox import make_receipt_hook
 
     return [make_receipt_hook(context)]

@@ -15,8 +15,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from intake import checks
-from intake import problems as P
+from intake.rules import checks
+from intake.rules import texts as P
 from parsers import filetype
 from parsers.mime import ParsedMail
 

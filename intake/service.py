@@ -9,9 +9,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from intake.app import App
+from intake.cases.pipeline import process_pending
 from intake.errors import ConfigError, TemporaryFailure
-from intake.fetching import FetchStats, fetch_all
-from intake.pipeline import process_pending
+from intake.sources.fetching import FetchStats, fetch_all
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def poll_once(app: App) -> PollReport:
 
 def after_poll_jobs(app: App) -> list:
     """Jobs that follow a poll (the outbox drain plugs in here)."""
-    from intake.notify_hooks import drain_outbox
+    from intake.outbox import drain_outbox
 
     return [lambda: drain_outbox(app)]
 
@@ -170,8 +170,8 @@ class Service:
 
 def scheduled_jobs(app: App) -> list[tuple[str, object, float]]:
     """(id, function, interval seconds) of the jobs other packages add (outbox, reminders, digest)."""
-    from intake import staff
-    from intake.notify_hooks import drain_outbox, remind_and_drain
+    from intake.commands import staff
+    from intake.outbox import drain_outbox, remind_and_drain
 
     every = app.settings.schedule
     return [

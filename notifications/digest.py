@@ -26,10 +26,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications import casedata as cd
 from notifications import outbox
-from notifications.danish import date_da, timestamp_da
 from notifications.render import Sender, build_message, render_pair
+from parsers.danish import date_da, timestamp_da
+from store import casedata as cd
 from store.models import Case, JobState, MessageState, RawMessage
 
 log = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from notifications import casedata as cd
 from notifications import outbox, policy
-from notifications.danish import date_da, datetime_da, kroner, number_da
 from notifications.render import PoolFacts, Sender, build_message, labels, render_pair
+from parsers.danish import date_da, datetime_da, kroner, number_da
+from store import casedata as cd
 from store.models import Case, OutboxMessage, Submission
 
 log = logging.getLogger(__name__)

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from notifications import casedata as cd
 from notifications import outbox, policy
-from notifications.danish import date_da, kroner
 from notifications.receipts import ReceiptSetup, pool_dates, problem_lines
 from notifications.render import build_message, environment
+from parsers.danish import date_da, kroner
+from store import casedata as cd
 from store.models import Case, JobState
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Rendering mails: Jinja2 templates from ``config/templates`` and the MIME message around them.
 
 Templates are data (Danish, text and HTML). This module gives them the Danish
-formatting filters of ``notifications.danish`` (``dato``, ``kr``, ``tal``) and builds the finished message with the
+formatting filters of ``parsers.danish`` (``dato``, ``kr``, ``tal``) and builds the finished message with the
 headers an automatic answer must carry (RFC 3834).
 """
 
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from notifications.danish import date_da, kroner, number_da
+from parsers.danish import date_da, kroner, number_da
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Every builder returns bytes and needs nothing beyond the runtime and test
 dependencies. Form builders start from the official template
-(``intake.templates``), so they follow the field map.
+(``intake.documents.templates``), so they follow the field map.
 
 Form (PDF)::
 
@@ -37,8 +37,8 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from intake import filling
-from intake.samples import assemble_pdf
+from intake.documents import filling
+from intake.documents.samples import assemble_pdf
 from parsers import normalize
 from parsers.fieldmap import FieldMap, load_fieldmap
 
@@ -121,7 +121,7 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
 
 
 def _font() -> str:
-    from intake.templates import _fonts
+    from intake.documents.templates import _fonts
 
     return _fonts()[0]
 

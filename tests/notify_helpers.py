@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from intake.fetching import fetch_all
-from intake.samples import SampleMail, make_mail, minimal_pdf, write_maildir
+from intake.documents.samples import SampleMail, make_mail, minimal_pdf, write_maildir
 from intake.service import process
+from intake.sources.fetching import fetch_all
 from store.models import Case, OutboxMessage
 
 APPLICATION = "Ansøgning – Pulje til sociale viceværter"

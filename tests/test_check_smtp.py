@@ -11,7 +11,7 @@ pytest_plugins = ["smtp_sink"]
 
 
 def _check(settings) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "intake.cli", "--config", str(settings), "check"],
+    return subprocess.run([sys.executable, "-m", "intake.commands.cli", "--config", str(settings), "check"],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake import problems as P
-from intake.checks import check_application, status_for
 from intake.extraction import AttachmentInfo
 from intake.pool import load_pool
+from intake.rules import texts as P
+from intake.rules.checks import check_application, status_for
 from parsers.normalize import is_valid_cvr
 
 CPH = ZoneInfo("Europe/Copenhagen")

@@ -9,8 +9,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_checks import ON_TIME, attachments, good_fields
 
-from intake.checks import check_application
 from intake.pool import load_pool
+from intake.rules.checks import check_application
 
 POOL = load_pool("sociale-viceværter-2025")
 CENT = Decimal("0.01")

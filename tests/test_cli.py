@@ -9,13 +9,13 @@ import sys
 import pytest
 from conftest import write_settings
 
-from intake.samples import demo_mail, write_maildir
+from intake.documents.samples import demo_mail, write_maildir
 
 
 def run(*args, env=None, cwd=None):
     full_env = {k: v for k, v in os.environ.items() if k != "PULJE_INTAKE_CONFIG"}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "intake.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "intake.commands.cli", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=120)
 
 

@@ -10,9 +10,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from intake.cli import main
-from notifications import export
-from notifications.danish import parse_amount
+from intake.commands.cli import main
+from intake.committee import export
+from parsers.danish import parse_amount
 from store.models import Case, CaseEvent
 
 
@@ -187,7 +187,7 @@ def test_parse_amount(text, value):
 def test_decision_time_is_the_clock_of_the_app(app, workdir, clock):
     _seed(app)
     clock.now = dt.datetime(2025, 9, 10, 8, 0, tzinfo=dt.UTC)
-    from notifications.decisions import import_decisions
+    from intake.committee.decisions import import_decisions
 
     with app.context.factory() as s, s.begin():
         result = import_decisions(s, _sheet([("PSV-2025-0001", "afslag", None)]), clock())

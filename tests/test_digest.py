@@ -19,8 +19,8 @@ import casefactory as cf
 import pytest
 from sqlalchemy import select
 
-from intake.cli import main
-from intake.notify_hooks import sender_identity
+from intake.commands.cli import main
+from intake.outbox import sender_identity
 from intake.service import scheduled_jobs
 from notifications import digest, outbox
 from notifications.render import build_message
@@ -252,7 +252,7 @@ def test_new_since_counts_from_the_last_sent_digest_and_out_alone_does_not_move_
     with app.context.factory() as s, s.begin():
         cf.make_case(s, "PSV-2025-0002", created=NOW + dt.timedelta(hours=3))
     clock.advance(days=1)
-    from intake.staff import digest_command
+    from intake.commands.staff import digest_command
 
     out = workdir / "preview" / "oversigt.html"
     assert digest_command(app, str(out), send=False) == 0
@@ -272,7 +272,7 @@ def test_send_puts_one_outbox_row_per_staff_address_once_a_day(make_app, workdir
     with app.context.factory() as s, s.begin():
         _seed(s)
     clock.now = NOW
-    from intake.staff import digest_command
+    from intake.commands.staff import digest_command
 
     assert digest_command(app, None, send=True) == 0
     assert digest_command(app, None, send=True) == 0  # same local day: nothing new

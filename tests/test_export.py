@@ -11,8 +11,8 @@ import casefactory as cf
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from intake.cli import main
-from notifications import export
+from intake.commands.cli import main
+from intake.committee import export
 from store.models import Case
 
 MONEY_RE = re.compile(r"^\d+\.\d\d$")

@@ -18,7 +18,7 @@ from fixturegen.run import budget_view, fixed_clock, run_set, snapshot
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from intake.reprocess import reprocess
+from intake.cases.reprocess import reprocess
 from parsers.fieldmap import load_fieldmap
 from store.models import Case, OutboxMessage
 
@@ -149,10 +149,10 @@ def test_no_extracted_value_is_ever_wrong(fixture_run):
 def test_every_check_is_triggered_somewhere_in_the_set(fixture_run):
     import re
 
-    import intake.checks
+    import intake.rules.checks
 
     _, scenarios, _, _ = fixture_run
-    source = Path(intake.checks.__file__).read_text(encoding="utf-8")
+    source = Path(intake.rules.checks.__file__).read_text(encoding="utf-8")
     checks = set(re.findall(r'render\(\s*"([a-z_]+)"', source)) | {"late"}
     # email_invalid guards values that reach checks unnormalised; the form reader
     # already reports a malformed address as field_malformed

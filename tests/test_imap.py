@@ -17,8 +17,8 @@ from dovecot import PASSWORD_ENV, free_port, imap_source_toml, to_crlf
 from imapclient import IMAPClient
 from sqlalchemy import func, select
 
+from intake.documents.samples import demo_mail, make_mail, minimal_pdf
 from intake.errors import ConfigError, TemporaryFailure
-from intake.samples import demo_mail, make_mail, minimal_pdf
 from intake.service import Service, poll_once
 from intake.settings import parse_settings
 from intake.sources.imap import ImapSource
@@ -432,7 +432,7 @@ def run_cli(settings_path, *commands: str, env_password: str | None = "secret"):
     env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
     if env_password is not None:
         env[PASSWORD_ENV] = env_password
-    procs = [subprocess.Popen([sys.executable, "-m", "intake.cli", "--config", str(settings_path),
+    procs = [subprocess.Popen([sys.executable, "-m", "intake.commands.cli", "--config", str(settings_path),
                                command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=env) for command in commands]
     done = []

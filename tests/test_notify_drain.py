@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from notify_helpers import application, deliver, ingest, outbox_rows
 
-from intake.notify_hooks import drain_outbox, drain_settings, make_sender
+from intake.outbox import drain_outbox, drain_settings, make_sender
 from intake.service import poll_once
 from notifications.drain import DrainSettings, backoff, drain
 from notifications.smtp import SmtpSender

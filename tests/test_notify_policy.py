@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from notifications import policy
-from notifications.danish import date_da, datetime_da, kroner, number_da, timestamp_da
+from parsers.danish import date_da, datetime_da, kroner, number_da, timestamp_da
 
 NOW = dt.datetime(2025, 7, 25, 12, 0, tzinfo=dt.UTC)
 OWN = frozenset({"pulje@bl.dk"})

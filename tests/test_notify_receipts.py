@@ -20,9 +20,9 @@ from notify_helpers import (
 )
 from sqlalchemy import select
 
-from intake import views
-from intake.reprocess import reprocess
-from intake.samples import SampleMail, make_mail, minimal_pdf
+from intake.cases.reprocess import reprocess
+from intake.commands import views
+from intake.documents.samples import SampleMail, make_mail, minimal_pdf
 from intake.service import poll_once
 from store import repository as repo
 from store.db import transaction
@@ -261,7 +261,7 @@ def test_a_receipt_that_cannot_be_made_never_costs_the_case(make_app, workdir, c
 
 
 def test_the_sample_inbox_gets_one_receipt_per_case_and_none_for_the_rest(make_app, workdir, smtp_sink):
-    from intake.samples import demo_mail, write_maildir
+    from intake.documents.samples import demo_mail, write_maildir
 
     app = make_app(smtp_sink.settings_toml(max_receipt_age_hours=1000000))
     write_maildir(workdir / "mail", demo_mail())

@@ -7,9 +7,9 @@ import datetime as dt
 from notify_helpers import CVR_PROBLEM, REPORT, application, deliver, ingest, outbox_rows
 from sqlalchemy import func, select
 
-from intake import cli
-from intake.notify_hooks import remind, remind_and_drain
-from intake.samples import SampleMail, make_mail
+from intake.commands import cli
+from intake.documents.samples import SampleMail, make_mail
+from intake.outbox import remind, remind_and_drain
 from notifications.reminders import Rule, is_due
 from store import repository as repo
 from store.db import transaction
@@ -145,7 +145,7 @@ def test_a_reminder_without_templates_or_with_an_unknown_group_is_a_clear_config
     import pytest
 
     from intake.errors import ConfigError
-    from intake.notify_hooks import reminder_rules
+    from intake.outbox import reminder_rules
     from intake.pool import Reminder
 
     pool = make_app().pool

@@ -7,9 +7,9 @@ from fixturegen.applications import App, budget_att, form_att, mail, on, one_fte
 from fixturegen.reports import FILENAMES, part_pdf, report_mail
 from sqlalchemy import func, select
 
-from intake.pipeline import process_pending
-from intake.reprocess import reprocess
-from intake.views import case_detail
+from intake.cases.pipeline import process_pending
+from intake.cases.reprocess import reprocess
+from intake.commands.views import case_detail
 from parsers.report import PARTS
 from store import repository as repo
 from store.db import transaction
@@ -226,7 +226,7 @@ def test_a_report_without_cvr_from_a_public_mail_service_is_found_by_the_organis
 
 
 def test_cases_show_on_the_command_line_tells_values_sources_and_what_to_fix(app, workdir, capsys):
-    from intake.cli import main
+    from intake.commands.cli import main
 
     org = App(15, "cli")
     broken = dict(org.typed, cvr=org.want["cvr"][:7] + str((int(org.want["cvr"][7]) + 1) % 10))

@@ -10,7 +10,7 @@ import pytest
 import intake
 import parsers.budget
 import parsers.form
-from intake import problems as P
+from intake.rules import texts as P
 from parsers.report import PARTS
 
 
@@ -22,7 +22,7 @@ def _docstring_codes(module) -> set[str]:
 def _rendered_codes() -> set[str]:
     """Codes our own modules render (``P.render("code"`` and ``"code": "..."`` literals)."""
     codes = set()
-    for path in Path(intake.__file__).parent.glob("*.py"):
+    for path in Path(intake.__file__).parent.rglob("*.py"):
         codes |= set(re.findall(r'render\(\s*"([a-z_]+)"', path.read_text(encoding="utf-8")))
         codes |= set(re.findall(r'"code": "([a-z_]+)"', path.read_text(encoding="utf-8")))
     report = Path(parsers.budget.__file__).with_name("report.py").read_text(encoding="utf-8")

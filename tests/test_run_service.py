@@ -11,7 +11,7 @@ import time
 from conftest import write_settings
 from sqlalchemy import create_engine, func, select
 
-from intake.samples import make_mail
+from intake.documents.samples import make_mail
 from store.models import Case
 
 
@@ -42,7 +42,7 @@ def test_run_takes_new_mail_and_stops_on_sigterm(workdir, db_url):
     for sub in ("tmp", "new", "cur"):
         (workdir / "mail" / sub).mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PULJE_INTAKE_CONFIG": str(settings)}
-    proc = subprocess.Popen([sys.executable, "-m", "intake.cli", "-v", "run"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "intake.commands.cli", "-v", "run"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for i in range(3):

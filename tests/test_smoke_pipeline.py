@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from intake.samples import demo_mail, write_maildir
+from intake.documents.samples import demo_mail, write_maildir
 from intake.service import poll_once
 from store.models import Case, MessageState, RawMessage
 

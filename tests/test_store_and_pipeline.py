@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from intake.pipeline import process_pending
-from intake.reprocess import reprocess
-from intake.samples import make_mail
+from intake.cases.pipeline import process_pending
+from intake.cases.reprocess import reprocess
+from intake.documents.samples import make_mail
 from store import repository as repo
 from store.db import transaction
 from store.models import Case, MessageState, RawMessage

@@ -11,8 +11,8 @@ from docbuilders import SAMPLE_VALUES, fill_form
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from intake.cli import main
-from intake.templates import FONT_DIR, application_form_pdf, budget_template_xlsx
+from intake.commands.cli import main
+from intake.documents.templates import FONT_DIR, application_form_pdf, budget_template_xlsx
 from parsers.fieldmap import load_fieldmap, load_municipalities
 
 FM = load_fieldmap()
@@ -116,7 +116,7 @@ def test_templates_command_writes_both_files(tmp_path, capsys):
 
 
 def test_form_falls_back_to_helvetica_without_dejavu(monkeypatch, tmp_path):
-    import intake.templates as templates
+    import intake.documents.templates as templates
 
     monkeypatch.setattr(templates, "FONT_DIR", tmp_path / "no-fonts")
     data = templates.application_form_pdf(FM)

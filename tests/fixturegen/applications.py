@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import docbuilders as db
 
-from intake.samples import make_mail
+from intake.documents.samples import make_mail
 
 CPH = ZoneInfo("Europe/Copenhagen")
 SUBJECT = "Ansøgning – Pulje til sociale viceværter"

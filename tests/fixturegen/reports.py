@@ -24,7 +24,7 @@ from fixturegen.applications import (
     one_fte_budget,
 )
 from fixturegen.textpdf import prose, text_pdf
-from intake.samples import make_mail
+from intake.documents.samples import make_mail
 from parsers.report import PARTS
 
 SUBJECT = "Afrapportering pulje til sociale viceværter"

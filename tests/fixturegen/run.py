@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from fixturegen.applications import Scenario
-from intake.pipeline import Context, process_pending
+from intake.cases.pipeline import Context, process_pending
 from store import repository as repo
 from store.db import transaction
 from store.models import Case, RawMessage

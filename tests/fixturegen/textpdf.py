@@ -6,7 +6,7 @@ amounts per page; this keeps them independent of the form template.
 
 from __future__ import annotations
 
-from intake.samples import assemble_pdf
+from intake.documents.samples import assemble_pdf
 
 
 def _escape(line: str) -> bytes:

@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import routing
-from intake.extraction import ROLE_BUDGET, ROLE_FORM, Extraction, extract
-from intake.matching import (
+from intake.cases.matching import (
     find_granted_application,
     find_open_report,
     find_undecided_application,
 )
+from intake.extraction import ROLE_BUDGET, ROLE_FORM, Extraction, extract
 from intake.pool import Pool
 from intake.settings import Settings
-from notifications.casedata import current_submission
 from parsers.mime import ParsedMail, parse_mail
 from store import repository as repo
+from store.casedata import current_submission
 from store.db import transaction
 from store.models import Attachment, Case, MessageState, RawMessage, Submission
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from intake.cases.pipeline import CaseChange, Context
 from intake.errors import ConfigError
-from intake.pipeline import CaseChange, Context
 from intake.pool import Pool
 from intake.settings import Settings
 from notifications import reminders

@@ -24,7 +24,7 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
 
     Only ``--send`` moves the "new since the last digest" mark; ``--out`` alone is a preview.
     """
-    from intake.notify_hooks import sender_identity
+    from intake.outbox import sender_identity
     from notifications import digest
 
     outbox = app.settings.outbox
@@ -54,7 +54,7 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
 
 def digest_job(app: App) -> None:
     """The scheduled digest: sent once a day after ``schedule.digest_hour_local`` (default 7)."""
-    from intake.notify_hooks import sender_identity
+    from intake.outbox import sender_identity
     from notifications import digest
 
     outbox = app.settings.outbox
@@ -74,7 +74,7 @@ def scheduled(app: App) -> list[tuple[str, object, float]]:
 
 def export_command(app: App, fmt: str, out: str) -> int:
     """``export``: the committee spreadsheet (xlsx) or every case as JSON (``-`` = stdout)."""
-    from notifications import export
+    from intake.committee import export
 
     with app.context.factory() as s:
         if fmt == "xlsx":
@@ -95,7 +95,7 @@ def export_command(app: App, fmt: str, out: str) -> int:
 
 def decisions_import_command(app: App, file: str) -> int:
     """``decisions import``: all rows valid → recorded in one transaction; else nothing, exit 1."""
-    from notifications.decisions import import_decisions
+    from intake.committee.decisions import import_decisions
 
     path = Path(file)
     if not path.is_file():

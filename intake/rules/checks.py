@@ -23,8 +23,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from intake import problems as P
 from intake.pool import Pool
+from intake.rules import texts as P
 from parsers import normalize
 
 # SPEC.md marks these required; cvr, fte and amount_requested are needed by the

@@ -12,7 +12,7 @@ def _line(ok: str, what: str, detail: str) -> None:
 
 def check_smtp(settings) -> str:
     """Connect as the outbox would (TLS, login); ConfigError if the login is refused, else TemporaryFailure."""
-    from intake.notify_hooks import make_sender
+    from intake.outbox import make_sender
     from notifications.smtp import LoginRefused, Unreachable
 
     try:

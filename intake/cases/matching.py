@@ -10,8 +10,8 @@ from importlib import resources
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from intake.checks import fold
 from intake.extraction import Extraction
+from intake.rules.checks import fold
 from parsers.mime import ParsedMail
 from store.models import Case
 

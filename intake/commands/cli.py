@@ -43,7 +43,7 @@ def cmd_run(args) -> int:
 
 def cmd_cases_list(args) -> int:
     """List cases, newest last, and a line about mail that made no case."""
-    from intake import views
+    from intake.commands import views
 
     app = _app(args)
     with app.context.factory() as s:
@@ -58,7 +58,7 @@ def cmd_cases_list(args) -> int:
 
 def cmd_cases_show(args) -> int:
     """Everything about one case."""
-    from intake import views
+    from intake.commands import views
     from store import repository as repo
 
     app = _app(args)
@@ -72,7 +72,7 @@ def cmd_cases_show(args) -> int:
 
 def cmd_reprocess(args) -> int:
     """Run the pure steps again on stored mail (all, or given message/case ids)."""
-    from intake.reprocess import reprocess
+    from intake.cases.reprocess import reprocess
 
     app = _app(args)
     results = reprocess(app.context, args.ids)
@@ -92,14 +92,14 @@ def cmd_db_upgrade(args) -> int:
 
 def cmd_check(args) -> int:
     """Check settings, database, IMAP logins and SMTP; print a verdict."""
-    from intake.checkup import run_checks
+    from intake.commands.checkup import run_checks
 
     return run_checks(args.config)
 
 
 def cmd_demo(args) -> int:
     """A complete run on generated sample mail in a temporary folder."""
-    from intake.demo import run_demo
+    from intake.commands.demo import run_demo
 
     return run_demo(args.dir)
 
@@ -107,7 +107,7 @@ def cmd_demo(args) -> int:
 # --- notifications: reminders -------------------------------------------------
 def cmd_remind(args) -> int:
     """Queue the reminders due now and send them; with --dry-run only list them."""
-    from intake.notify_hooks import drain_outbox, remind
+    from intake.outbox import drain_outbox, remind
 
     app = _app(args)
     planned = remind(app, dry_run=args.dry_run)
@@ -130,7 +130,7 @@ def cmd_templates(args) -> int:
     """Write the official application form (PDF) and budget template (XLSX)."""
     from pathlib import Path
 
-    from intake.templates import write_templates
+    from intake.documents.templates import write_templates
 
     try:
         paths = write_templates(Path(args.out))
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # --- staff: digest, committee export, decisions (implemented in intake/staff.py) ---
     def staff():  # imported when a staff command runs, not for every command
-        from intake import staff as module
+        from intake.commands import staff as module
 
         return module
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from notifications import casedata as cd
-from notifications.danish import CENT, kroner, parse_amount, to_decimal
-from notifications.export import CASE_ID_HEADER, DECISION_HEADER, GRANTED_HEADER, SHEET_TITLE
+from intake.committee.export import CASE_ID_HEADER, DECISION_HEADER, GRANTED_HEADER, SHEET_TITLE
+from parsers.danish import CENT, kroner, parse_amount, to_decimal
+from store import casedata as cd
 from store import repository as repo
 from store.models import Case, CaseEvent
 

@@ -6,8 +6,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from intake.cases.pipeline import Context, process_pending, reset_for_reprocess
 from intake.errors import ConfigError
-from intake.pipeline import Context, process_pending, reset_for_reprocess
 from store import repository as repo
 from store.db import transaction
 from store.models import RawMessage

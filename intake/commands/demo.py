@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from intake.samples import demo_mail, demo_report_mail, write_maildir
+from intake.documents.samples import demo_mail, demo_report_mail, write_maildir
 
 SETTINGS = """\
 pool = "sociale-viceværter-2025"
@@ -44,8 +44,8 @@ def _fill_decisions(sheet: Path, decisions: dict[str, tuple[str, str | None]]) -
 
 def run_demo(directory: str | None = None) -> int:
     """A whole round on sample mail: applications, receipts, committee decisions, a report, the digest."""
-    from intake import staff, views
     from intake.app import build_app
+    from intake.commands import staff, views
     from intake.service import poll_once
     from intake.settings import load_settings
 

@@ -2,7 +2,7 @@
 
 The spreadsheet has one row per application with the values the committee
 weighs and two empty decision columns (``beslutning``, ``bevilget beløb``) that
-``notifications.decisions`` reads back by their header names. The JSON follows
+``intake.committee.decisions`` reads back by their header names. The JSON follows
 the contract in DESIGN.md ("The JSON export"): amounts are strings with two
 decimals, never floats.
 """
@@ -21,8 +21,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
-from notifications import casedata as cd
-from notifications.danish import money_str, to_decimal
+from parsers.danish import money_str, to_decimal
+from store import casedata as cd
 from store.models import Case
 
 SHEET_TITLE = "Ansøgninger"

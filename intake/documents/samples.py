@@ -114,7 +114,7 @@ ONE_CARETAKER_BUDGET = {
 
 def _application(name: str, subject: str, sender: str, domain: str, received: dt.datetime,
                  form: dict[str, str] | None, budget: dict | None) -> SampleMail:
-    from intake.filling import fill_budget_xlsx, fill_form_pdf
+    from intake.documents.filling import fill_budget_xlsx, fill_form_pdf
 
     attachments = []
     if form is not None:

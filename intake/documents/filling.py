@@ -17,7 +17,7 @@ _TEMPLATES: dict[tuple[str, str], bytes] = {}
 
 def template_pdf(fieldmap: FieldMap | None = None) -> bytes:
     """The empty official application form (made once per field map: embedding fonts takes time)."""
-    from intake.templates import application_form_pdf
+    from intake.documents.templates import application_form_pdf
 
     fm = fieldmap or load_fieldmap()
     if ("pdf", fm.name) not in _TEMPLATES:
@@ -27,7 +27,7 @@ def template_pdf(fieldmap: FieldMap | None = None) -> bytes:
 
 def template_xlsx(fieldmap: FieldMap | None = None) -> bytes:
     """The empty official budget template (made once per field map)."""
-    from intake.templates import budget_template_xlsx
+    from intake.documents.templates import budget_template_xlsx
 
     fm = fieldmap or load_fieldmap()
     if ("xlsx", fm.name) not in _TEMPLATES:

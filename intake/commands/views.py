@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.pool import Pool
-from notifications.casedata import current_submission
+from store.casedata import current_submission
 from store.models import Case, MessageState, RawMessage
 
 
