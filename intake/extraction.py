@@ -19,11 +19,7 @@ from intake.rules import checks
 from intake.rules import texts as P
 from parsers import filetype
 from parsers.mime import ParsedMail
-
-ROLE_FORM = checks.FORM
-ROLE_BUDGET = checks.BUDGET
-ROLE_OTHER = "bilag"
-ROLE_TOO_LARGE = "for stor"
+from store.words import AttachmentRole, CaseStatus, MailKind
 
 # Folded name fragments that tell what an attachment is meant to be.
 FORM_HINTS = ("ansog", "ansoeg", "skema", "application", "form")
@@ -42,7 +38,8 @@ class AttachmentInfo:
     detected_type: str
     size: int
     sha256: str
-    role: str | None = None
+    role: AttachmentRole | None = None
+    parts: list[str] = field(default_factory=list)  # a report part: the parts it holds
 
 
 @dataclass
@@ -53,7 +50,7 @@ class Extraction:
     fields: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "modtaget"
+    status: CaseStatus = CaseStatus.RECEIVED
     late: bool = False
     cvrs: list[str] = field(default_factory=list)  # CVR numbers found in a report's text
 
@@ -115,16 +112,16 @@ def assign_roles(infos: list[AttachmentInfo], max_bytes: int) -> None:
     usable = []
     for a in infos:
         if a.size > max_bytes:
-            a.role = ROLE_TOO_LARGE
+            a.role = AttachmentRole.TOO_LARGE
         else:
-            a.role = ROLE_OTHER
+            a.role = AttachmentRole.OTHER
             usable.append(a)
     budget = max(usable, key=_budget_score, default=None)
     if budget is not None and _budget_score(budget) > 0:
-        budget.role = ROLE_BUDGET
-    form = max((a for a in usable if a.role == ROLE_OTHER), key=_form_score, default=None)
+        budget.role = AttachmentRole.BUDGET
+    form = max((a for a in usable if a.role == AttachmentRole.OTHER), key=_form_score, default=None)
     if form is not None and _form_score(form) > 0:
-        form.role = ROLE_FORM
+        form.role = AttachmentRole.FORM
 
 
 def _unpack(result: Any) -> tuple[dict, list[dict]]:
@@ -144,7 +141,7 @@ def _too_large(infos: list[AttachmentInfo], max_bytes: int) -> list[dict]:
     return [{"code": "attachment_too_large", "field": None,
              "params": {"filename": a.filename or "", "size": P.da_number(a.size),
                         "limit": P.da_number(max_bytes)}}
-            for a in infos if a.role == ROLE_TOO_LARGE]
+            for a in infos if a.role == AttachmentRole.TOO_LARGE]
 
 
 def extract_application(mail: ParsedMail, context, received_at: dt.datetime) -> Extraction:
@@ -161,26 +158,26 @@ def extract_application(mail: ParsedMail, context, received_at: dt.datetime) -> 
     fields: dict = {}
     budget: dict = {}
     read_problems: list[dict] = _too_large(infos, limits.max_attachment_bytes)
-    form = next((i for i in infos if i.role == ROLE_FORM), None)
+    form = next((i for i in infos if i.role == AttachmentRole.FORM), None)
     if form is not None and form.detected_type == filetype.PDF:
         reading = read_application_form(data[id(form)], fieldmap, max_pages=limits.max_pdf_pages)
         if not getattr(reading, "recognised", True):
             # several PDFs: the one that turns out to be our form is the form
             for other in infos:
-                if other.role != ROLE_OTHER or other.detected_type != filetype.PDF:
+                if other.role != AttachmentRole.OTHER or other.detected_type != filetype.PDF:
                     continue
                 candidate = read_application_form(data[id(other)], fieldmap,
                                                   max_pages=limits.max_pdf_pages)
                 if getattr(candidate, "recognised", False):
-                    form.role, other.role, reading = ROLE_OTHER, ROLE_FORM, candidate
+                    form.role, other.role, reading = AttachmentRole.OTHER, AttachmentRole.FORM, candidate
                     break
         fields, found = _unpack(reading)
-        read_problems += [{**p, "part": ROLE_FORM} for p in found]
+        read_problems += [{**p, "part": AttachmentRole.FORM} for p in found]
     for info in infos:
-        if info.role == ROLE_BUDGET and info.detected_type in checks.SPREADSHEET_TYPES:
+        if info.role == AttachmentRole.BUDGET and info.detected_type in checks.SPREADSHEET_TYPES:
             budget, found = _unpack(read_budget(
                 data[id(info)], info.detected_type, fieldmap, max_cells=limits.max_sheet_cells))
-            read_problems += [{**p, "part": ROLE_BUDGET} for p in found]
+            read_problems += [{**p, "part": AttachmentRole.BUDGET} for p in found]
     required = [f.key for f in fieldmap.fields if f.required]
     found_problems = checks.check_application(fields, budget, infos, received_at, context.pool,
                                               read_problems, required=required)
@@ -197,13 +194,14 @@ def extract_report(mail: ParsedMail, context, received_at: dt.datetime,
     limits = context.settings.processing
     infos = describe_attachments(mail)
     for a in infos:
-        a.role = ROLE_TOO_LARGE if a.size > limits.max_attachment_bytes else ROLE_OTHER
+        a.role = AttachmentRole.TOO_LARGE if a.size > limits.max_attachment_bytes else AttachmentRole.OTHER
     readable = [(info, att) for info, att in zip(infos, mail.attachments, strict=True)
-                if info.role != ROLE_TOO_LARGE]
+                if info.role != AttachmentRole.TOO_LARGE]
     reading = read_report([(att.filename, att.data, info.detected_type) for info, att in readable],
                           max_pages=limits.max_pdf_pages)
     for (info, _), rf in zip(readable, reading.files, strict=True):
-        info.role = (",".join(rf.parts) or ROLE_OTHER)[:64]
+        info.role = AttachmentRole.REPORT_PART if rf.parts else AttachmentRole.OTHER
+        info.parts = list(rf.parts)
     raw = _too_large(infos, limits.max_attachment_bytes) + [
         p for p in reading.problems
         if not (p["code"].startswith("report_missing_") and p["field"] in earlier_parts)]
@@ -218,8 +216,8 @@ def extract(mail: ParsedMail, kind: str, context, received_at: dt.datetime | Non
             earlier_parts: set[str] = frozenset()) -> Extraction:
     """Read what a mail of ``kind`` brings; other kinds keep only their attachments."""
     received_at = received_at or context.now()
-    if kind == "application":
+    if kind == MailKind.APPLICATION:
         return extract_application(mail, context, received_at)
-    if kind == "report":
+    if kind == MailKind.REPORT:
         return extract_report(mail, context, received_at, earlier_parts)
     return Extraction(attachments=describe_attachments(mail))

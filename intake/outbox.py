@@ -24,6 +24,7 @@ from notifications.receipts import Incoming, ReceiptSetup, queue_receipt
 from notifications.render import PoolFacts, Sender, template_exists
 from notifications.smtp import FileSender, SmtpConfig, SmtpSender
 from store.db import transaction
+from store.words import CaseEventKind, MailKind
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,12 @@ log = logging.getLogger(__name__)
 _drain_lock = threading.Lock()
 
 # Case changes that get a receipt. A follow-up gets none: see notifications/receipts.py.
-RECEIPT_CHANGES = ("created", "submission")
+RECEIPT_CHANGES = (CaseEventKind.CREATED, CaseEventKind.SUBMISSION)
 
 
 def pool_facts(pool: Pool) -> PoolFacts:
     """The pool as the templates see it."""
-    report = next((k for k in pool.kinds if k.kind == "report" and k.subjects), None)
+    report = next((k for k in pool.kinds if k.kind == MailKind.REPORT and k.subjects), None)
     return PoolFacts(name=pool.name, owner=pool.owner, inbox=pool.inbox, timezone=pool.timezone,
                      dates=dict(pool.dates), assessment=pool.assessment,
                      report_subject=report.subjects[0] if report else "")
@@ -102,11 +103,10 @@ def make_sender(settings: Settings):
 
 def drain_settings(settings: Settings) -> DrainSettings:
     """Attempts and backoff from the settings (``[outbox] max_attempts``, ``[schedule]``)."""
-    every = settings.schedule
     return DrainSettings(
         max_attempts=settings.outbox.max_attempts,
-        backoff_seconds=every.get("retry_base_seconds", 60.0),
-        backoff_max_seconds=every.get("retry_max_seconds", 3600.0),
+        backoff_seconds=settings.schedule.retry_base_seconds,
+        backoff_max_seconds=settings.schedule.retry_max_seconds,
     )
 
 
@@ -152,3 +152,16 @@ def remind_and_drain(app) -> None:
     """The scheduled reminder job: queue what is due, then send it."""
     remind(app)
     drain_outbox(app)
+
+
+def digest_job(app) -> None:
+    """The scheduled digest: sent once a day after ``schedule.digest_hour_local`` (default 7)."""
+    from notifications import digest
+
+    outbox = app.settings.outbox
+    hour = app.settings.schedule.digest_hour_local
+    with transaction(app.context.factory) as s:
+        queued = digest.run_scheduled(s, app.pool, app.context.now(), outbox.staff,
+                                      sender_identity(app.settings, app.pool), hour)
+    if queued is not None:
+        log.info("digest queued for %d staff address(es)", len(queued))

@@ -13,11 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intake.pool import Pool
-
-CASE = "case"
-FOLLOWUP = "followup"
-TRIAGE = "triage"
-IGNORED = "ignored"
+from store.words import Outcome
 
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _DASH_RE = re.compile(f"[{_DASHES}]")
@@ -45,7 +41,7 @@ _BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail-daemon")
 class Route:
     """Where a message goes: a new case, an existing case, triage, or nowhere (with why)."""
 
-    outcome: str
+    outcome: Outcome
     reason: str
     kind: str | None = None
     case_id: str | None = None
@@ -144,23 +140,23 @@ def route(
     known = known or {}
     why = automated_reason(mail)
     if why:
-        return Route(IGNORED, why)
+        return Route(Outcome.IGNORED, why)
     if mail.from_addr and mail.from_addr.lower() in own_addresses:
-        return Route(IGNORED, f"sent from our own address {mail.from_addr}")
+        return Route(Outcome.IGNORED, f"sent from our own address {mail.from_addr}")
     tags = case_tags(mail.subject, pool)
     for tag in tags:
         if tag in known:
-            return Route(FOLLOWUP, f"case tag {tag} in the subject", case_id=known[tag])
+            return Route(Outcome.FOLLOWUP, f"case tag {tag} in the subject", case_id=known[tag])
     for ref in [*mail.in_reply_to, *reversed(mail.references)]:
         if ref in known:
-            return Route(FOLLOWUP, f"reply to {ref}", case_id=known[ref])
+            return Route(Outcome.FOLLOWUP, f"reply to {ref}", case_id=known[ref])
     if tags:
-        return Route(TRIAGE, f"unknown case tag {tags[0]} in the subject")
+        return Route(Outcome.TRIAGE, f"unknown case tag {tags[0]} in the subject")
     kind = match_kind(mail.subject, pool)
     if kind is None:
         if not mail.subject.strip():
-            return Route(TRIAGE, "no subject")
-        return Route(TRIAGE, "subject matches no kind of mail in the pool")
+            return Route(Outcome.TRIAGE, "no subject")
+        return Route(Outcome.TRIAGE, "subject matches no kind of mail in the pool")
     if kind.action == "triage":
-        return Route(TRIAGE, f"{kind.kind}: handled by a person for now", kind=kind.kind)
-    return Route(CASE, f"subject matches {kind.kind}", kind=kind.kind)
+        return Route(Outcome.TRIAGE, f"{kind.kind}: handled by a person for now", kind=kind.kind)
+    return Route(Outcome.CASE, f"subject matches {kind.kind}", kind=kind.kind)

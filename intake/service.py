@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from intake.app import App
@@ -127,7 +128,7 @@ class Service:
         sched = BackgroundScheduler(timezone="UTC")
         every = self.app.settings.schedule
         sched.add_job(lambda: process(self.app), "interval", id="process",
-                      seconds=every.get("process_seconds", 60), max_instances=1, coalesce=True)
+                      seconds=every.process_seconds, max_instances=1, coalesce=True)
         for job_id, func, seconds in scheduled_jobs(self.app):
             sched.add_job(func, "interval", id=job_id, seconds=seconds, max_instances=1, coalesce=True)
         return sched
@@ -168,16 +169,13 @@ class Service:
         log.info("pulje-intake stopped")
 
 
-def scheduled_jobs(app: App) -> list[tuple[str, object, float]]:
-    """(id, function, interval seconds) of the jobs other packages add (outbox, reminders, digest)."""
-    from intake.commands import staff
-    from intake.outbox import drain_outbox, remind_and_drain
+def scheduled_jobs(app: App) -> list[tuple[str, Callable[[], object], float]]:
+    """(id, function, interval seconds) of the jobs besides processing: outbox, reminders, digest."""
+    from intake.outbox import digest_job, drain_outbox, remind_and_drain
 
     every = app.settings.schedule
     return [
-        ("outbox", lambda: drain_outbox(app), every.get("drain_seconds", 60.0)),
-        # Hourly by default although reminders are daily: each goes once anyway, and
-        # a worker restarted every day would otherwise never reach a daily interval.
-        ("reminders", lambda: remind_and_drain(app), every.get("remind_seconds", 3600.0)),
-        *staff.scheduled(app),
+        ("outbox", lambda: drain_outbox(app), every.drain_seconds),
+        ("reminders", lambda: remind_and_drain(app), every.remind_seconds),
+        ("digest", lambda: digest_job(app), every.digest_check_seconds),
     ]

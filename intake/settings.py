@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from intake.errors import ConfigError
@@ -124,6 +124,21 @@ class ProcessingSettings:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    """How often the service's jobs run (seconds), and when the daily digest goes."""
+
+    process_seconds: float = 60.0
+    drain_seconds: float = 60.0
+    # Hourly although reminders are daily: each goes once anyway, and a worker
+    # restarted every day would otherwise never reach a daily interval.
+    remind_seconds: float = 3600.0
+    retry_base_seconds: float = 60.0
+    retry_max_seconds: float = 3600.0
+    digest_hour_local: float = 7.0
+    digest_check_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the worker reads from its settings file."""
 
@@ -134,7 +149,7 @@ class Settings:
     sources: tuple[MaildirSourceSettings | ImapSourceSettings, ...]
     processing: ProcessingSettings
     outbox: OutboxSettings
-    schedule: dict[str, float] = field(default_factory=dict)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
 
 class _Table:
@@ -242,6 +257,19 @@ def _source(t: _Table, base: Path, index: int):
     )
 
 
+def _schedule(t: _Table) -> ScheduleSettings:
+    defaults = ScheduleSettings()
+    names = [f.name for f in fields(ScheduleSettings)]
+    t.check_unknown(set(names))
+    values = {name: t.get(name, float, getattr(defaults, name)) for name in names}
+    for name, value in values.items():
+        if value <= 0 and name != "digest_hour_local":
+            raise t._err(name, f"must be above 0, got {value:g}")
+    if not 0 <= values["digest_hour_local"] < 24:
+        raise t._err("digest_hour_local", f"must be an hour of the day (0 to 24), got {values['digest_hour_local']:g}")
+    return ScheduleSettings(**values)
+
+
 def parse_settings(data: dict, file: str, base: Path) -> Settings:
     """Validate parsed TOML into :class:`Settings`; relative paths resolve against ``base``."""
     root = _Table(data, "", file)
@@ -301,8 +329,7 @@ def parse_settings(data: dict, file: str, base: Path) -> Settings:
         max_attempts=o.get("max_attempts", int, 8),
         staff=tuple(o.get("staff", list, [])),
     )
-    schedule_t = root.table("schedule")
-    schedule = {k: float(schedule_t.get(k, (int, float))) for k in schedule_t.data}
+    schedule = _schedule(root.table("schedule"))
     return Settings(
         path=None,
         database_url=url,

@@ -30,12 +30,13 @@ from notifications import outbox
 from notifications.render import Sender, build_message, render_pair
 from parsers.danish import date_da, timestamp_da
 from store import casedata as cd
-from store.models import Case, JobState, MessageState, RawMessage
+from store.models import Case, JobState, RawMessage
+from store.words import CaseStatus, MailKind, MessageState, OutboxPurpose, Outcome
 
 log = logging.getLogger(__name__)
 
 JOB_NAME = "digest"
-PURPOSE = "digest"
+PURPOSE = OutboxPurpose.DIGEST
 DEFAULT_HOUR = 7.0
 
 
@@ -188,7 +189,7 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None)
     status_counts = [(st, [counts[(st, k)] for k in kind_keys], sum(counts[(st, k)] for k in kind_keys))
                      for st in statuses]
     municipalities = Counter(cd.municipality(c) or "(ukendt kommune)"
-                             for c in cases if c.kind == "application")
+                             for c in cases if c.kind == MailKind.APPLICATION)
     new = [c for c in cases if since is None or c.created_at > since]
     problem_cases = []
     for c in cases:
@@ -198,7 +199,7 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None)
                 ProblemRow(field=str(p.get("field") or ""), message=cd.problem_message(p),
                            warning=p.get("severity") == "warning") for p in probs]))
     triage = session.scalars(select(RawMessage).where(
-        RawMessage.state == MessageState.PROCESSED, RawMessage.outcome == "triage",
+        RawMessage.state == MessageState.PROCESSED, RawMessage.outcome == Outcome.TRIAGE,
     ).order_by(RawMessage.internaldate, RawMessage.id))
     quarantined = session.scalars(select(RawMessage).where(
         RawMessage.state == MessageState.QUARANTINED).order_by(RawMessage.internaldate, RawMessage.id))
@@ -221,7 +222,7 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None)
         problem_cases=problem_cases,
         triage=[_mail_row(m, tz, _reason_da(m.reason, words)) for m in triage],
         quarantined=[_mail_row(m, tz, m.last_error or m.reason) for m in quarantined],
-        late=[_case_row(c, tz) for c in cases if c.status == "for sent"],
+        late=[_case_row(c, tz) for c in cases if c.status == CaseStatus.LATE],
         deadlines=deadlines,
         date_text=date_da(today),
     )

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications.outbox import FAILED, PENDING, SENT
 from notifications.smtp import PermanentError, TemporaryError, Unreachable
 from store.db import transaction
 from store.models import Case, OutboxMessage
+from store.words import OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def due_ids(session: Session, now: dt.datetime, limit: int) -> list[int]:
     """Pending rows whose time has come, oldest first."""
     return list(session.scalars(
         select(OutboxMessage.id)
-        .where(OutboxMessage.state == PENDING,
+        .where(OutboxMessage.state == OutboxState.PENDING,
                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
         .order_by(OutboxMessage.id).limit(limit)
     ))
@@ -93,7 +93,7 @@ def _claim(factory: sessionmaker[Session], pk: int, now: dt.datetime,
     with transaction(factory) as s:
         taken = s.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == pk, OutboxMessage.state == PENDING,
+            .where(OutboxMessage.id == pk, OutboxMessage.state == OutboxState.PENDING,
                    or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
             .values(next_attempt_at=now + dt.timedelta(seconds=settings.lease_seconds))
             .execution_options(synchronize_session=False)
@@ -111,14 +111,14 @@ def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings:
         row = s.get(OutboxMessage, pk)
         row.attempts += 1
         if error is None:
-            row.state, row.sent_at, row.next_attempt_at, row.last_error = SENT, now, None, None
+            row.state, row.sent_at, row.next_attempt_at, row.last_error = OutboxState.SENT, now, None, None
             report.sent += 1
             return
         row.last_error = str(error)[:4000]
         if isinstance(error, PermanentError) or (
             isinstance(error, TemporaryError) and row.attempts >= settings.max_attempts
         ):
-            row.state, row.next_attempt_at = FAILED, None
+            row.state, row.next_attempt_at = OutboxState.FAILED, None
             report.failed += 1
             log.warning("outbox %s to %s failed after %d attempt(s): %s",
                         row.id, row.recipient, row.attempts, error)

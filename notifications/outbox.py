@@ -23,13 +23,10 @@ from sqlalchemy.orm import Session
 from notifications import policy
 from notifications.render import Rendered
 from store.models import OutboxMessage
+from store.words import OutboxState
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-SENT = "sent"
-FAILED = "failed"
-SUPPRESSED = "suppressed"
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,7 @@ def sent_last_hour(session: Session, recipient: str, now: dt.datetime) -> int:
         select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.recipient == recipient.strip().lower(),
             OutboxMessage.created_at > now - dt.timedelta(hours=1),
-            OutboxMessage.state != SUPPRESSED,
+            OutboxMessage.state != OutboxState.SUPPRESSED,
         )
     ) or 0
 
@@ -88,7 +85,7 @@ def enqueue(
     row = OutboxMessage(
         dedupe_key=dedupe_key, purpose=purpose, case_pk=case_pk, message_pk=message_pk,
         recipient=recipient, message_id=rendered.message_id, subject=rendered.subject,
-        raw=rendered.raw, state=PENDING if decision.send else SUPPRESSED, attempts=0,
+        raw=rendered.raw, state=OutboxState.PENDING if decision.send else OutboxState.SUPPRESSED, attempts=0,
         next_attempt_at=now if decision.send else None, last_error=decision.reason,
         created_at=now,
     )

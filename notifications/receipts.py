@@ -26,10 +26,11 @@ from notifications.render import PoolFacts, Sender, build_message, labels, rende
 from parsers.danish import date_da, datetime_da, kroner, number_da
 from store import casedata as cd
 from store.models import Case, OutboxMessage, Submission
+from store.words import OutboxPurpose, OutboxState
 
 log = logging.getLogger(__name__)
 
-PURPOSE = "receipt"
+PURPOSE = OutboxPurpose.RECEIPT
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ def attachment_lines(submission: Submission | None) -> list[dict[str, str]]:
     words = labels()
     out = []
     for a in submission.attachments:
-        if a.role:
+        if a.parts:
+            what = ", ".join(words["parts"].get(part, part) for part in a.parts)
+        elif a.role:
             what = words["roles"].get(a.role, a.role)
         else:
             what = words["types"].get(a.detected_type, a.detected_type)
@@ -191,6 +194,6 @@ def queue_receipt(session: Session, case: Case, submission: Submission | None,
         session, dedupe_key=key, purpose=PURPOSE, recipient=recipient, rendered=rendered,
         now=now, limits=setup.limits, case_pk=case.id, message_pk=incoming.message_pk,
     )
-    if row.state == outbox.SUPPRESSED:
+    if row.state == OutboxState.SUPPRESSED:
         _suppress(case, row.last_error or "rate limit")
     return row

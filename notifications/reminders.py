@@ -32,10 +32,11 @@ from notifications.render import build_message, environment
 from parsers.danish import date_da, kroner
 from store import casedata as cd
 from store.models import Case, JobState
+from store.words import CaseStatus, MailKind, OutboxPurpose
 
 log = logging.getLogger(__name__)
 
-PURPOSE = "reminder"
+PURPOSE = OutboxPurpose.REMINDER
 JOB_NAME = "reminders"
 APPLIES_TO = ("application_with_problems", "granted_without_report")
 
@@ -83,11 +84,11 @@ def dedupe_key(case_id: str, reminder_id: str) -> str:
 def cases_for(session: Session, applies_to: str) -> list[Case]:
     """The cases a reminder group covers, oldest first."""
     if applies_to == "application_with_problems":
-        q = select(Case).where(Case.kind == "application", Case.status == "mangler")
+        q = select(Case).where(Case.kind == MailKind.APPLICATION, Case.status == CaseStatus.INCOMPLETE)
     elif applies_to == "granted_without_report":
         report = aliased(Case)
         q = select(Case).where(
-            Case.kind == "application", Case.status == "bevilget",
+            Case.kind == MailKind.APPLICATION, Case.status == CaseStatus.GRANTED,
             ~select(report.id).where(report.parent_pk == Case.id).exists(),
         )
     else:

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from store.words import MessageState
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -63,16 +65,6 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
-
-
-class MessageState:
-    """States of a raw message."""
-
-    STORED = "stored"
-    PROCESSED = "processed"
-    FAILED = "failed"
-    QUARANTINED = "quarantined"
-    TERMINAL = (PROCESSED, QUARANTINED)
 
 
 class RawMessage(Base):
@@ -209,8 +201,10 @@ class Attachment(Base):
     detected_type: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    # what the attachment is for the case: form, budget, report part, other
+    # what the attachment is for the case (store.words.AttachmentRole)
     role: Mapped[str | None] = mapped_column(String(64))
+    # for a report part (role "rapportdel"): the parts of the report it holds
+    parts: Mapped[list[Any] | None] = mapped_column(JSON)
 
     submission: Mapped[Submission] = relationship(back_populates="attachments")
 

@@ -18,10 +18,10 @@ from store.models import (
     CaseSequence,
     FolderState,
     MessageLocation,
-    MessageState,
     OutboxMessage,
     RawMessage,
 )
+from store.words import MessageState
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from store.models import Attachment, Case, CaseEvent, MessageState, RawMessage, Submission
+from store.models import Attachment, Case, CaseEvent, RawMessage, Submission
+from store.words import MessageState
 
 _counter = itertools.count(1)
 

@@ -24,7 +24,8 @@ from intake.outbox import sender_identity
 from intake.service import scheduled_jobs
 from notifications import digest, outbox
 from notifications.render import build_message
-from store.models import Case, JobState, MessageState, OutboxMessage, RawMessage
+from store.models import Case, JobState, OutboxMessage, RawMessage
+from store.words import MessageState
 
 UTC = dt.UTC
 STAFF = '[outbox]\nstaff = ["sekretariat@bl.dk", "Udvalg@bl.dk"]\n\n[schedule]\ndigest_hour_local = 7\n'

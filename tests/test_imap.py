@@ -23,7 +23,8 @@ from intake.service import Service, poll_once
 from intake.settings import parse_settings
 from intake.sources.imap import ImapSource
 from store import repository as repo
-from store.models import Case, MessageLocation, MessageState, RawMessage
+from store.models import Case, MessageLocation, RawMessage
+from store.words import MessageState
 
 pytest_plugins = ["imap_fixtures"]
 pytestmark = pytest.mark.imap

@@ -7,6 +7,7 @@ import pytest
 from intake import routing
 from intake.pool import load_pool
 from parsers.mime import parse_mail
+from store.words import Outcome
 
 POOL = load_pool("sociale-viceværter-2025")
 
@@ -89,10 +90,10 @@ def test_table_is_big_enough():
 def test_subject_routes_to_kind(subject, expected):
     r = routing.route(_mail(subject), POOL)
     if expected == T:
-        assert r.outcome == routing.TRIAGE, r
+        assert r.outcome == Outcome.TRIAGE, r
         assert r.reason
     else:
-        assert (r.outcome, r.kind) == (routing.CASE, expected), r
+        assert (r.outcome, r.kind) == (Outcome.CASE, expected), r
 
 
 @pytest.mark.parametrize(
@@ -110,36 +111,36 @@ def test_subject_routes_to_kind(subject, expected):
 )
 def test_automatic_mail_is_ignored_with_a_reason(headers, subject, reason_word):
     r = routing.route(_mail(subject, **headers), POOL)
-    assert r.outcome == routing.IGNORED
+    assert r.outcome == Outcome.IGNORED
     assert reason_word in r.reason
 
 
 def test_auto_submitted_no_is_a_person():
     r = routing.route(_mail("Ansøgning – Pulje til sociale viceværter", **{"Auto-Submitted": "no"}), POOL)
-    assert r.outcome == routing.CASE
+    assert r.outcome == Outcome.CASE
 
 
 def test_mail_from_our_own_address_is_ignored():
     raw = b"From: pulje@bl.dk\r\nTo: pulje@bl.dk\r\nSubject: Ans\xc3\xb8gning - Pulje til sociale vicev\xc3\xa6rter\r\n\r\nx\r\n"
     r = routing.route(parse_mail(raw), POOL, own_addresses=frozenset({"pulje@bl.dk"}))
-    assert r.outcome == routing.IGNORED and "own address" in r.reason
+    assert r.outcome == Outcome.IGNORED and "own address" in r.reason
 
 
 def test_case_tag_of_a_known_case_joins_it():
     mail = _mail("SV: [PSV-2025-0007] Kvittering for ansøgning")
     r = routing.route(mail, POOL, known={"PSV-2025-0007": "PSV-2025-0007"})
-    assert (r.outcome, r.case_id) == (routing.FOLLOWUP, "PSV-2025-0007")
+    assert (r.outcome, r.case_id) == (Outcome.FOLLOWUP, "PSV-2025-0007")
 
 
 def test_unknown_case_tag_goes_to_triage():
     r = routing.route(_mail("SV: [PSV-2025-0999] Kvittering"), POOL, known={})
-    assert r.outcome == routing.TRIAGE and "PSV-2025-0999" in r.reason
+    assert r.outcome == Outcome.TRIAGE and "PSV-2025-0999" in r.reason
 
 
 def test_reply_to_our_message_id_joins_the_case():
     mail = _mail("Re: et spørgsmål", **{"In-Reply-To": "<receipt-1@bl.dk>"})
     r = routing.route(mail, POOL, known={"<receipt-1@bl.dk>": "PSV-2025-0003"})
-    assert (r.outcome, r.case_id) == (routing.FOLLOWUP, "PSV-2025-0003")
+    assert (r.outcome, r.case_id) == (Outcome.FOLLOWUP, "PSV-2025-0003")
 
 
 def test_raw_8bit_subject_is_read_as_utf8_or_latin1():

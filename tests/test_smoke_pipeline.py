@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from intake.documents.samples import demo_mail, write_maildir
 from intake.service import poll_once
-from store.models import Case, MessageState, RawMessage
+from store.models import Case, RawMessage
+from store.words import MessageState
 
 
 def test_demo_mail_becomes_cases_triage_and_ignored(app, workdir):

@@ -11,7 +11,8 @@ from intake.cases.reprocess import reprocess
 from intake.documents.samples import make_mail
 from store import repository as repo
 from store.db import transaction
-from store.models import Case, MessageState, RawMessage
+from store.models import Case, RawMessage
+from store.words import MessageState
 
 T0 = dt.datetime(2025, 7, 20, 8, 0, tzinfo=dt.UTC)
 APPLICATION = "Ansøgning – Pulje til sociale viceværter"

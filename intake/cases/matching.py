@@ -14,12 +14,7 @@ from intake.extraction import Extraction
 from intake.rules.checks import fold
 from parsers.mime import ParsedMail
 from store.models import Case
-
-# Statuses a new version may still replace: anything not yet decided or late.
-# A complete application can be replaced too: one organisation, one case, the
-# committee sees the newest version and the history keeps the earlier ones.
-UNDECIDED = ("modtaget", "mangler", "komplet")
-GRANTED = "bevilget"
+from store.words import UNDECIDED, CaseStatus, MailKind
 
 
 @lru_cache(maxsize=1)
@@ -49,7 +44,7 @@ def find_undecided_application(s: Session, extraction: Extraction, mail: ParsedM
     if not same:
         return None
     candidates = list(s.scalars(
-        select(Case).where(Case.kind == "application", Case.status.in_(UNDECIDED), or_(*same))
+        select(Case).where(Case.kind == MailKind.APPLICATION, Case.status.in_(UNDECIDED), or_(*same))
         .order_by(Case.received_at.desc(), Case.id.desc())
     ))
     if cvr:
@@ -66,7 +61,8 @@ def find_granted_application(s: Session, extraction: Extraction,
                              mail: ParsedMail) -> tuple[Case | None, str]:
     """The granted application a report belongs to, and how it was found (or why not)."""
     granted = list(s.scalars(
-        select(Case).where(Case.kind == "application", Case.status == GRANTED).order_by(Case.id)
+        select(Case).where(Case.kind == MailKind.APPLICATION, Case.status == CaseStatus.GRANTED)
+        .order_by(Case.id)
     ))
     for cvr in extraction.cvrs:
         hits = [c for c in granted if c.cvr == cvr]
@@ -92,7 +88,7 @@ def find_granted_application(s: Session, extraction: Extraction,
 def find_open_report(s: Session, parent: Case) -> Case | None:
     """The newest undecided report on a granted application: more parts add to it."""
     return s.scalar(
-        select(Case).where(Case.kind == "report", Case.parent_pk == parent.id,
+        select(Case).where(Case.kind == MailKind.REPORT, Case.parent_pk == parent.id,
                            Case.status.in_(UNDECIDED))
         .order_by(Case.id.desc()).limit(1)
     )

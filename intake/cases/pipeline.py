@@ -23,27 +23,33 @@ from intake.cases.matching import (
     find_open_report,
     find_undecided_application,
 )
-from intake.extraction import ROLE_BUDGET, ROLE_FORM, Extraction, extract
+from intake.extraction import Extraction, extract
 from intake.pool import Pool
 from intake.settings import Settings
 from parsers.mime import ParsedMail, parse_mail
 from store import repository as repo
 from store.casedata import current_submission
 from store.db import transaction
-from store.models import Attachment, Case, MessageState, RawMessage, Submission
+from store.models import Attachment, Case, RawMessage, Submission
+from store.words import (
+    DECIDED,
+    TERMINAL_STATES,
+    AttachmentRole,
+    CaseEventKind,
+    CaseStatus,
+    MailKind,
+    MessageState,
+    Outcome,
+)
 
 log = logging.getLogger(__name__)
-
-STATUS_RECEIVED = "modtaget"
-STATUS_GRANTED = "bevilget"
-DECIDED = ("bevilget", "afslag")
 
 
 @dataclass(frozen=True)
 class CaseChange:
     """Handed to hooks (e.g. the outbox) inside the transaction that made the change."""
 
-    kind: str  # "created", "submission", "followup"
+    kind: CaseEventKind  # CREATED, SUBMISSION or FOLLOWUP
     case: Case
     message: RawMessage
     mail: ParsedMail
@@ -84,7 +90,7 @@ def process_one(ctx: Context, pk: int) -> str:
     try:
         with transaction(ctx.factory) as s:
             msg = repo.lock_message(s, pk)
-            if msg is None or msg.state in MessageState.TERMINAL:
+            if msg is None or msg.state in TERMINAL_STATES:
                 return "skipped"
             return _apply(s, ctx, msg)
     except Exception as exc:
@@ -115,7 +121,7 @@ def _finish(msg: RawMessage, ctx: Context, outcome: str, reason: str) -> str:
 def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
     limit = ctx.settings.processing.max_message_bytes
     if msg.size > limit:
-        return _finish(msg, ctx, routing.TRIAGE, f"message is {msg.size} bytes, above the limit of {limit}")
+        return _finish(msg, ctx, Outcome.TRIAGE, f"message is {msg.size} bytes, above the limit of {limit}")
     mail = parse_mail(msg.raw)
     msg.subject = mail.subject[:2000]
     msg.sender = mail.from_addr
@@ -123,9 +129,9 @@ def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
     known = repo.cases_for_references(s, [*mail.in_reply_to, *mail.references], tags)
     route = routing.route(mail, ctx.pool, own_addresses=ctx.own_addresses, known=known)
     outcome, reason = route.outcome, route.reason
-    if route.outcome == routing.CASE:
+    if route.outcome == Outcome.CASE:
         outcome, reason = _record_case(s, ctx, msg, mail, route)
-    elif route.outcome == routing.FOLLOWUP:
+    elif route.outcome == Outcome.FOLLOWUP:
         _record_followup(s, ctx, msg, mail, route)
     return _finish(msg, ctx, outcome, reason)
 
@@ -138,31 +144,31 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, ro
         extraction = _extract_for(s, ctx, case, mail, msg, existing)
         _fill_submission(s, existing, extraction)
         _update_case(case, ctx)
-        repo.add_event(s, case, "reprocessed", "read again", ctx.now(), msg)
+        repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
         return route.outcome, route.reason
     extraction = extract(mail, route.kind, ctx, msg.internaldate)
     parent = None
-    if route.kind == "report":
+    if route.kind == MailKind.REPORT:
         parent, how = find_granted_application(s, extraction, mail)
         if parent is None:
-            return routing.TRIAGE, f"report matches no granted application ({how})"
+            return Outcome.TRIAGE, f"report matches no granted application ({how})"
         earlier = find_open_report(s, parent)
         if earlier is not None:  # the missing parts, sent as a new mail rather than a reply
             extraction = _extract_for(s, ctx, earlier, mail, msg, None)
-            _add_submission(s, ctx, earlier, msg, mail, route, extraction, "resubmission",
+            _add_submission(s, ctx, earlier, msg, mail, route, extraction, CaseEventKind.RESUBMISSION,
                             f"more of the report from {mail.from_addr}")
             return route.outcome, f"{route.reason}; adds to the report {earlier.case_id}"
-    elif route.kind == "application" and not extraction.late:
+    elif route.kind == MailKind.APPLICATION and not extraction.late:
         earlier = find_undecided_application(s, extraction, mail)
         if earlier is not None:
             extraction = _extract_for(s, ctx, earlier, mail, msg, None, extraction)
-            _add_submission(s, ctx, earlier, msg, mail, route, extraction, "resubmission",
+            _add_submission(s, ctx, earlier, msg, mail, route, extraction, CaseEventKind.RESUBMISSION,
                             f"new version from {mail.from_addr} replaces the earlier one")
             return route.outcome, f"{route.reason}; supersedes the earlier submission of {earlier.case_id}"
     now = ctx.now()
     case = Case(
         case_id=repo.next_case_id(s, ctx.pool.case_prefix, ctx.pool.case_year),
-        pool=ctx.pool.id, kind=route.kind, status=STATUS_RECEIVED,
+        pool=ctx.pool.id, kind=route.kind, status=CaseStatus.RECEIVED,
         sender=mail.from_addr, sender_name=mail.from_name, subject=mail.subject[:2000],
         received_at=msg.internaldate, created_at=now, updated_at=now,
     )
@@ -172,17 +178,17 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, ro
     s.add(case)
     msg.case = case
     submission = Submission(case=case, message_pk=msg.id, received_at=msg.internaldate,
-                            status=STATUS_RECEIVED, current=True, created_at=now)
+                            status=CaseStatus.RECEIVED, current=True, created_at=now)
     s.add(submission)
     _fill_submission(s, submission, extraction)
     _update_case(case, ctx)
     detail = f"{route.kind} from {mail.from_addr}"
     if parent is not None:
         detail += f", report on {parent.case_id} ({how})"
-    repo.add_event(s, case, "created", detail, now, msg)
+    repo.add_event(s, case, CaseEventKind.CREATED, detail, now, msg)
     s.flush()
     log.info("message %s → case %s (%s, %s)", msg.id, case.case_id, route.kind, case.status)
-    _notify(s, ctx, CaseChange("created", case, msg, mail, route, submission))
+    _notify(s, ctx, CaseChange(CaseEventKind.CREATED, case, msg, mail, route, submission))
     return route.outcome, route.reason
 
 
@@ -195,26 +201,26 @@ def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail
         extraction = _extract_for(s, ctx, case, mail, msg, existing)
         _fill_submission(s, existing, extraction)
         _update_case(case, ctx)
-        repo.add_event(s, case, "reprocessed", "read again", ctx.now(), msg)
+        repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
         return
-    if mail.attachments and case.kind in ("application", "report") and case.status not in DECIDED:
+    if mail.attachments and case.kind in (MailKind.APPLICATION, MailKind.REPORT) and case.status not in DECIDED:
         extraction = _extract_for(s, ctx, case, mail, msg, None)
-        _add_submission(s, ctx, case, msg, mail, route, extraction, "followup",
+        _add_submission(s, ctx, case, msg, mail, route, extraction, CaseEventKind.FOLLOWUP,
                         f"reply from {mail.from_addr} with {len(mail.attachments)} attachment(s)")
         return
-    repo.add_event(s, case, "followup", f"mail from {mail.from_addr}: {mail.subject}", ctx.now(), msg)
-    _notify(s, ctx, CaseChange("followup", case, msg, mail, route))
+    repo.add_event(s, case, CaseEventKind.FOLLOWUP, f"mail from {mail.from_addr}: {mail.subject}", ctx.now(), msg)
+    _notify(s, ctx, CaseChange(CaseEventKind.FOLLOWUP, case, msg, mail, route))
 
 
 def _add_submission(s: Session, ctx: Context, case: Case, msg: RawMessage, mail: ParsedMail,
-                    route, extraction: Extraction, event: str, detail: str) -> None:
+                    route, extraction: Extraction, event: CaseEventKind, detail: str) -> None:
     """A newer submission of an existing case: it becomes current, the older ones history."""
     now = ctx.now()
     for old in case.submissions:
         old.current = False
     msg.case = case
     submission = Submission(case=case, message_pk=msg.id, received_at=msg.internaldate,
-                            status=STATUS_RECEIVED, current=True, created_at=now)
+                            status=CaseStatus.RECEIVED, current=True, created_at=now)
     s.add(submission)
     _fill_submission(s, submission, extraction)
     s.flush()
@@ -222,7 +228,7 @@ def _add_submission(s: Session, ctx: Context, case: Case, msg: RawMessage, mail:
     _update_case(case, ctx)
     repo.add_event(s, case, event, detail, now, msg)
     log.info("message %s → new submission of %s (%s)", msg.id, case.case_id, case.status)
-    _notify(s, ctx, CaseChange("submission", case, msg, mail, route, submission))
+    _notify(s, ctx, CaseChange(CaseEventKind.SUBMISSION, case, msg, mail, route, submission))
 
 
 def _extract_for(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: RawMessage,
@@ -233,13 +239,13 @@ def _extract_for(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: Ra
     the form sent earlier; a report's parts add up across its submissions.
     """
     before = _previous_submission(case, this)
-    if case.kind == "report":
+    if case.kind == MailKind.REPORT:
         return extract(mail, case.kind, ctx, msg.internaldate, _earlier_parts(case, this))
     extraction = first or extract(mail, case.kind, ctx, msg.internaldate)
-    if case.kind != "application" or before is None:
+    if case.kind != MailKind.APPLICATION or before is None:
         return extraction
     have = {a.role for a in extraction.attachments}
-    wanted = [a for a in before.attachments if a.role in (ROLE_FORM, ROLE_BUDGET) and a.role not in have]
+    wanted = [a for a in before.attachments if a.role in (AttachmentRole.FORM, AttachmentRole.BUDGET) and a.role not in have]
     if not wanted:
         return extraction
     carried = _attachments_by_sha(s, case, this, {a.sha256 for a in wanted})
@@ -271,14 +277,14 @@ def _previous_submission(case: Case, this: Submission | None) -> Submission | No
 
 def _earlier_parts(case: Case, this: Submission | None) -> set[str]:
     """Report parts sent in the case's other submissions (they need not be sent again)."""
-    if case.kind != "report":
+    if case.kind != MailKind.REPORT:
         return set()
     parts: set[str] = set()
     for sub in case.submissions:
         if sub is this or (this is not None and sub.id > this.id):
             continue
         for a in sub.attachments:
-            parts.update(p for p in (a.role or "").split(",") if p)
+            parts.update(a.parts or ())
     return parts
 
 
@@ -304,7 +310,8 @@ def _fill_submission(s: Session, submission: Submission, extraction: Extraction)
     s.flush()
     submission.attachments = [
         Attachment(position=i, filename=a.filename, declared_type=a.declared_type,
-                   detected_type=a.detected_type, size=a.size, sha256=a.sha256, role=a.role)
+                   detected_type=a.detected_type, size=a.size, sha256=a.sha256, role=a.role,
+                   parts=a.parts or None)
         for i, a in enumerate(extraction.attachments)
     ]
     submission.fields = extraction.fields

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from intake.documents.samples import demo_mail, demo_report_mail, write_maildir
+from store.words import CaseStatus
 
 SETTINGS = """\
 pool = "sociale-viceværter-2025"
@@ -63,7 +64,8 @@ def run_demo(directory: str | None = None) -> int:
     print("\n== 2. the committee decides (committee sheet out, decisions back in)")
     sheet = root / "udvalg.xlsx"
     staff.export_command(app, "xlsx", str(sheet))
-    _fill_decisions(sheet, {f"{prefix}-0001": ("bevilget", "1012497,75"), f"{prefix}-0003": ("afslag", None)})
+    _fill_decisions(sheet, {f"{prefix}-0001": (CaseStatus.GRANTED, "1012497,75"),
+                            f"{prefix}-0003": (CaseStatus.REJECTED, None)})
     staff.decisions_import_command(app, str(sheet))
 
     print("\n== 3. the grantee's final report arrives")

@@ -16,9 +16,6 @@ from store.db import transaction
 
 log = logging.getLogger(__name__)
 
-DIGEST_CHECK_SECONDS = 300.0
-
-
 def digest_command(app: App, out: str | None, send: bool) -> int:
     """``digest``: print the text (no options), write HTML and text (--out), queue for staff (--send).
 
@@ -50,26 +47,6 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
         if not out and not send:
             sys.stdout.write(d.text)
     return 0
-
-
-def digest_job(app: App) -> None:
-    """The scheduled digest: sent once a day after ``schedule.digest_hour_local`` (default 7)."""
-    from intake.outbox import sender_identity
-    from notifications import digest
-
-    outbox = app.settings.outbox
-    hour = app.settings.schedule.get("digest_hour_local", digest.DEFAULT_HOUR)
-    with transaction(app.context.factory) as s:
-        queued = digest.run_scheduled(s, app.pool, app.context.now(), outbox.staff,
-                                      sender_identity(app.settings, app.pool), hour)
-    if queued is not None:
-        log.info("digest queued for %d staff address(es)", len(queued))
-
-
-def scheduled(app: App) -> list[tuple[str, object, float]]:
-    """The digest job for the scheduler: checks every few minutes whether today's digest is due."""
-    seconds = app.settings.schedule.get("digest_check_seconds", DIGEST_CHECK_SECONDS)
-    return [("digest", lambda: digest_job(app), seconds)]
 
 
 def export_command(app: App, fmt: str, out: str) -> int:

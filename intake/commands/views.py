@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from intake.pool import Pool
 from store.casedata import current_submission
-from store.models import Case, MessageState, RawMessage
+from store.models import Case, RawMessage
+from store.words import MessageState, Outcome
 
 
 def local(ts: dt.datetime | None, pool: Pool) -> str:
@@ -64,8 +65,8 @@ def messages_summary(s: Session) -> str:
     quarantined = s.scalar(select(func.count()).where(RawMessage.state == MessageState.QUARANTINED))
     waiting = s.scalar(select(func.count()).where(
         RawMessage.state.in_([MessageState.STORED, MessageState.FAILED])))
-    return (f"mail: {counts.get('case', 0)} made cases, {counts.get('followup', 0)} joined cases, "
-            f"{counts.get('triage', 0)} in triage, {counts.get('ignored', 0)} ignored (automatic), "
+    return (f"mail: {counts.get(Outcome.CASE, 0)} made cases, {counts.get(Outcome.FOLLOWUP, 0)} joined cases, "
+            f"{counts.get(Outcome.TRIAGE, 0)} in triage, {counts.get(Outcome.IGNORED, 0)} ignored (automatic), "
             f"{quarantined} quarantined, {waiting} waiting  (--triage lists them)")
 
 
@@ -73,7 +74,7 @@ def messages_table(s: Session, pool: Pool) -> str:
     """Mail that did not make a case: triage, ignored, quarantined, waiting, with reasons."""
     msgs = list(s.scalars(
         select(RawMessage).where(
-            (RawMessage.state != MessageState.PROCESSED) | RawMessage.outcome.in_(["triage", "ignored"])
+            (RawMessage.state != MessageState.PROCESSED) | RawMessage.outcome.in_([Outcome.TRIAGE, Outcome.IGNORED])
         ).order_by(RawMessage.id)
     ))
     if not msgs:
@@ -149,6 +150,7 @@ def case_detail(s: Session, case: Case, pool: Pool) -> str:
         out.append("  attachments:")
         for a in sub.attachments:
             role = f" as {a.role}" if a.role else ""
+            role += f" ({', '.join(a.parts)})" if a.parts else ""
             out.append(f"    - {a.filename or '(no name)'}  {a.detected_type}{role}, {a.size} bytes, sha256 {a.sha256[:16]}…")
         if not sub.attachments:
             out.append("    (none)")

@@ -24,10 +24,11 @@ from parsers.danish import CENT, kroner, parse_amount, to_decimal
 from store import casedata as cd
 from store import repository as repo
 from store.models import Case, CaseEvent
+from store.words import DECIDED, CaseEventKind, CaseStatus, MailKind
 
-GRANTED = "bevilget"
-REJECTED = "afslag"
-DECISIONS = (GRANTED, REJECTED)
+GRANTED = CaseStatus.GRANTED
+REJECTED = CaseStatus.REJECTED
+DECISIONS = DECIDED
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
             case = repo.get_case(session, case_text)
             if case is None:
                 result.errors.append(_err(rownum, CASE_ID_HEADER, f"der findes ingen sag {case_text}"))
-            elif case.kind != "application":
+            elif case.kind != MailKind.APPLICATION:
                 result.errors.append(_err(rownum, CASE_ID_HEADER,
                                           f"{case.case_id} er ikke en ansøgning og kan ikke få en beslutning"))
             elif case.case_id in seen:
@@ -200,7 +201,7 @@ def apply_decisions(session: Session, decisions: list[Decision], now: dt.datetim
         case.status, case.decision, case.granted_amount = d.decision, d.decision, amount
         case.updated_at = now
         detail = f"{d.decision}" + (f" {kroner(d.amount)}" if d.amount is not None else "")
-        session.add(CaseEvent(case=case, at=now, kind="decision",
+        session.add(CaseEvent(case=case, at=now, kind=CaseEventKind.DECISION,
                               detail=f"{detail} (før: {before}; fra række {d.row} i beslutningsarket)"))
         result.changed.append(case.case_id)
 

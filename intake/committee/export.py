@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from parsers.danish import money_str, to_decimal
 from store import casedata as cd
 from store.models import Case
+from store.words import MailKind
 
 SHEET_TITLE = "Ansøgninger"
 CASE_ID_HEADER = "Sags-id"
@@ -91,7 +92,7 @@ def application_workbook(session: Session) -> Workbook:
     for cell in ws[1]:
         cell.font, cell.fill = bold, shade
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for case in cd.all_cases(session, kind="application"):
+    for case in cd.all_cases(session, kind=MailKind.APPLICATION):
         ws.append([col.value(case) for col in COLUMNS])
     for i, col in enumerate(COLUMNS, start=1):
         longest = 0

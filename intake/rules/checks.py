@@ -26,14 +26,15 @@ from typing import Any
 from intake.pool import Pool
 from intake.rules import texts as P
 from parsers import normalize
+from store.words import AttachmentRole, CaseStatus
 
 # SPEC.md marks these required; cvr, fte and amount_requested are needed by the
 # other checks (identity, ceiling, budget total), so they are required as well.
 DEFAULT_REQUIRED = ("org_name", "cvr", "contact_name", "contact_email", "departments",
                     "municipality", "fte", "amount_requested")
 
-FORM = "form"
-BUDGET = "budget"
+FORM = AttachmentRole.FORM
+BUDGET = AttachmentRole.BUDGET
 SPREADSHEET_TYPES = ("xlsx", "xlsm", "xls", "ods", "office-encrypted")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -305,10 +306,10 @@ def _dedupe(problems: list[dict]) -> list[dict]:
     return out
 
 
-def status_for(problems: list[dict], late: bool) -> str:
+def status_for(problems: list[dict], late: bool) -> CaseStatus:
     """The status problems give: ``for sent`` if late, ``mangler`` on any error, else ``komplet``."""
     if late:
-        return "for sent"
+        return CaseStatus.LATE
     if any(p.get("severity") == P.ERROR for p in problems):
-        return "mangler"
-    return "komplet"
+        return CaseStatus.INCOMPLETE
+    return CaseStatus.COMPLETE

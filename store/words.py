@@ -1,0 +1,100 @@
+"""The domain's words, defined once: the values the database's state, status, kind,
+role and purpose columns hold.
+
+Every other module names these members instead of spelling the strings. They are
+``StrEnum``s, so a member *is* its string: it is stored, compared and shown as
+the Danish or English word below, and rows written before this module existed
+read back equal to the members.
+
+Nothing here touches the database: routing and the rules, which must stay pure,
+may import it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MessageState(StrEnum):
+    """Where a stored raw message is on its way through the pipeline."""
+
+    STORED = "stored"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    QUARANTINED = "quarantined"
+
+
+#: States a message never leaves by itself (only ``reprocess`` or a person moves it on).
+TERMINAL_STATES = (MessageState.PROCESSED, MessageState.QUARANTINED)
+
+
+class Outcome(StrEnum):
+    """What routing made of a message (``RawMessage.outcome``)."""
+
+    CASE = "case"
+    FOLLOWUP = "followup"
+    TRIAGE = "triage"
+    IGNORED = "ignored"
+
+
+class MailKind(StrEnum):
+    """The kinds of mail intake knows how to handle (the pool file names which subjects they have)."""
+
+    APPLICATION = "application"
+    REPORT = "report"
+    DOCUMENTATION = "documentation"
+
+
+class CaseStatus(StrEnum):
+    """A case's or submission's status, as staff and applicants read it (Danish)."""
+
+    RECEIVED = "modtaget"
+    INCOMPLETE = "mangler"
+    COMPLETE = "komplet"
+    LATE = "for sent"
+    GRANTED = "bevilget"
+    REJECTED = "afslag"
+
+
+#: Statuses a newer submission may still replace (one organisation, one case).
+UNDECIDED = (CaseStatus.RECEIVED, CaseStatus.INCOMPLETE, CaseStatus.COMPLETE)
+#: The committee's decisions: processing never overwrites them.
+DECIDED = (CaseStatus.GRANTED, CaseStatus.REJECTED)
+
+
+class AttachmentRole(StrEnum):
+    """What an attachment is for its case (``Attachment.role``)."""
+
+    FORM = "form"
+    BUDGET = "budget"
+    REPORT_PART = "rapportdel"  # the parts it holds are in ``Attachment.parts``
+    OTHER = "bilag"
+    TOO_LARGE = "for stor"
+
+
+class CaseEventKind(StrEnum):
+    """What happened to a case (``CaseEvent.kind``, and the case-change hooks)."""
+
+    CREATED = "created"
+    SUBMISSION = "submission"
+    RESUBMISSION = "resubmission"
+    FOLLOWUP = "followup"
+    REPROCESSED = "reprocessed"
+    DECISION = "decision"
+
+
+class OutboxState(StrEnum):
+    """Where a mail we send is (``OutboxMessage.state``)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class OutboxPurpose(StrEnum):
+    """Why we send a mail (``OutboxMessage.purpose``; a reminder adds ``-<its id>``)."""
+
+    RECEIPT = "receipt"
+    REMINDER = "reminder"
+    DIGEST = "digest"
