@@ -17,7 +17,7 @@ from typing import Any
 
 from intake.rules import checks
 from intake.rules import texts as P
-from parsers import filetype
+from parsers import danish, filetype
 from parsers.mime import ParsedMail
 from store.words import AttachmentRole, CaseStatus, MailKind
 
@@ -75,7 +75,7 @@ def describe_attachments(mail: ParsedMail) -> list[AttachmentInfo]:
 
 
 def _hint(name: str | None, hints: tuple[str, ...]) -> bool:
-    folded = checks.fold(name or "").replace(" ", "")
+    folded = danish.fold_compact(name or "")
     return any(h in folded for h in hints)
 
 
@@ -139,8 +139,8 @@ def _unpack(result: Any) -> tuple[dict, list[dict]]:
 
 def _too_large(infos: list[AttachmentInfo], max_bytes: int) -> list[dict]:
     return [{"code": "attachment_too_large", "field": None,
-             "params": {"filename": a.filename or "", "size": P.da_number(a.size),
-                        "limit": P.da_number(max_bytes)}}
+             "params": {"filename": a.filename or "", "size": danish.size_da(a.size),
+                        "limit": danish.size_da(max_bytes)}}
             for a in infos if a.role == AttachmentRole.TOO_LARGE]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from intake.pool import Pool
+from parsers import danish
 from store.words import Outcome
 
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
@@ -22,10 +23,6 @@ _PREFIX_RE = re.compile(
     re.IGNORECASE,
 )
 _TAG_RE = re.compile(r"^\s*\[(?P<tag>[^\]]*)\]\s*")
-_NON_WORD_RE = re.compile(r"[^0-9a-z]+")
-_FOLD = str.maketrans({"æ": "a", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "é": "e"})
-_DIGRAPH_RE = re.compile(r"ae|oe|aa")
-_DIGRAPH = {"ae": "a", "oe": "o", "aa": "a"}
 
 _AUTO_SUBJECT_RE = re.compile(
     r"^(automatisk svar|autosvar|automatic reply|auto[- ]?reply|out of office|abwesenheitsnotiz|"
@@ -66,13 +63,6 @@ def _looks_like_case_tag(tag: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z]{2,8}-\d{4}-\d{3,6}", tag.strip()))
 
 
-def fold(text: str) -> str:
-    """Fold for matching: case, æ/ø/å and their ae/oe/aa/a/o spellings, punctuation."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
-    text = _DIGRAPH_RE.sub(lambda m: _DIGRAPH[m.group(0)], text)
-    return " ".join(_NON_WORD_RE.sub(" ", text).split())
-
-
 def case_tags(subject: str, pool: Pool) -> list[str]:
     """Case ids such as ``PSV-2025-0001`` named in a subject."""
     pattern = re.compile(rf"\b{re.escape(pool.case_prefix)}-(\d{{4}})-(\d{{3,6}})\b", re.IGNORECASE)
@@ -81,10 +71,10 @@ def case_tags(subject: str, pool: Pool) -> list[str]:
 
 def match_kind(subject: str, pool: Pool):
     """The pool's mail kind whose subject pattern matches, or None."""
-    folded = fold(normalise_subject(subject))
+    folded = danish.fold_loose(normalise_subject(subject))
     for kind in pool.kinds:
         for pattern in kind.subjects:
-            want = fold(pattern)
+            want = danish.fold_loose(pattern)
             if not want:
                 continue
             if kind.match == "prefix":

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from parsers import filetype, normalize
+from parsers import danish, filetype, normalize
 from parsers.fieldmap import BudgetLine, BudgetMap, FieldMap
 
 _CENT = Decimal("0.01")
@@ -354,7 +354,7 @@ def _text(value: Any) -> str:
 def _same_label(cell: _Cell | None, label: str) -> bool:
     if cell is None or not isinstance(cell.value, str):
         return False
-    return normalize.fold(cell.value.strip().rstrip(":")) == normalize.fold(label)
+    return danish.fold_compact(cell.value.strip().rstrip(":")) == danish.fold_compact(label)
 
 
 def _pick_sheet(book: _Book, bm: BudgetMap) -> _Sheet | None:
@@ -380,11 +380,11 @@ def _find_label_row(sheet: _Sheet, label: str, label_col: int) -> int | None:
 def _header_columns(sheet: _Sheet, bm: BudgetMap) -> dict[str, int]:
     """Columns by their header text where a header row exists, else the map's columns."""
     cols = {part: _col_index(letter) for part, letter in bm.columns.items()}
-    heads = {part: normalize.fold(bm.headers[part].split()[0]) for part in cols}
+    heads = {part: danish.fold_compact(bm.headers[part].split()[0]) for part in cols}
     rows: dict[int, dict[str, int]] = {}
     for (r, c), cell in sheet.cells.items():
         if isinstance(cell.value, str):
-            text = normalize.fold(cell.value)
+            text = danish.fold_compact(cell.value)
             for part, head in heads.items():
                 if head and text.startswith(head):
                     rows.setdefault(r, {})[part] = c
@@ -414,7 +414,7 @@ def _to_decimal(value: Any, part: str) -> Decimal:
         return normalize.share(text)
     if part == "amount":
         return normalize.money_decimal(text)
-    return normalize.parse_number(text)
+    return danish.parse_number(text)
 
 
 def _fmt(part: str, value: Decimal | None) -> str | None:

@@ -7,7 +7,6 @@ printed labels, types, the budget's defined names and column-A labels.
 Stable API::
 
     load_fieldmap(name: str = "application-v1") -> FieldMap
-    load_municipalities() -> Municipalities   # (official names, aliases)
     FieldMap.form_version: str                 # "1.0"
     FieldMap.fields: list[FormField]           # in form order
     FieldMap.field(key) -> FormField
@@ -142,17 +141,3 @@ def load_fieldmap(name: str = "application-v1") -> FieldMap:
     return _parse(name, tomllib.loads(text))
 
 
-@dataclass(frozen=True)
-class Municipalities:
-    """Denmark's municipalities: official names and extra spellings."""
-
-    names: tuple[str, ...]
-    aliases: dict[str, str]
-
-
-@cache
-def load_municipalities() -> Municipalities:
-    """Load ``config/municipalities.toml``."""
-    text = resources.files("config").joinpath("municipalities.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
-    return Municipalities(names=tuple(data["municipalities"]), aliases=dict(data.get("aliases", {})))

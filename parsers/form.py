@@ -53,7 +53,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsers import normalize
+from parsers import danish, normalize
 from parsers.fieldmap import FieldMap, FormField
 
 _LEFT_MARGIN_SLACK = 30.0  # a label starts this close to the leftmost text of its page
@@ -204,9 +204,9 @@ def _field_text(value: Any, is_button: bool) -> str:
 
 
 def _choice(f: FormField, raw: str) -> str:
-    wanted = normalize.fold(raw.lstrip("/"))
+    wanted = danish.fold_compact(raw.lstrip("/"))
     for opt in f.options:
-        if wanted in (normalize.fold(opt.export), normalize.fold(opt.value), normalize.fold(opt.label)):
+        if wanted in (danish.fold_compact(opt.export), danish.fold_compact(opt.value), danish.fold_compact(opt.label)):
             return opt.value
     if f.options:
         raise normalize.NormalizeError("not one of the options")

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from parsers import normalize
+from parsers import danish, normalize
 
 PARTS = ("ledelseserklaering", "faglig_afrapportering", "regnskab", "revisionsberetning",
          "revisionsprotokollat")
@@ -80,14 +80,6 @@ class ReportReading:
         return {p for f in self.files for p in f.parts}
 
 
-def fold(text: str) -> str:
-    """Lower case, æ/ø/å as ae/oe/aa, anything else than letters and digits as one space."""
-    text = text.casefold()
-    for a, b in (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("é", "e")):
-        text = text.replace(a, b)
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
-
-
 def find_cvrs(text: str) -> list[str]:
     """Valid CVR numbers written after "CVR" in a text, in order, without repeats."""
     out: list[str] = []
@@ -100,7 +92,7 @@ def find_cvrs(text: str) -> list[str]:
 
 def parts_in_name(name: str) -> list[str]:
     """Parts a file name names (``Ledelseserklæring.pdf`` → ``["ledelseserklaering"]``)."""
-    folded = f" {fold(name)} "
+    folded = f" {danish.fold(name)} "
     squashed = folded.replace(" ", "")
     found = [part for part, words in KEYWORDS
              if any(f" {w}" in folded or w.replace(" ", "") in squashed for w in words)]
@@ -111,7 +103,7 @@ def parts_in_name(name: str) -> list[str]:
 
 def part_in_text(text: str, head: int = 400) -> str | None:
     """The part a document's first words announce: the earliest keyword in its heading."""
-    folded = fold(text)[:head]
+    folded = danish.fold(text)[:head]
     best: tuple[int, str] | None = None
     for part, words in (*KEYWORDS, *WEAK):
         for w in words:

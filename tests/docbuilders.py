@@ -39,7 +39,7 @@ from decimal import Decimal
 
 from intake.documents import filling
 from intake.documents.samples import assemble_pdf
-from parsers import normalize
+from parsers import danish
 from parsers.fieldmap import FieldMap, load_fieldmap
 
 # A complete application as an applicant would type it (Danish formats, æøå).
@@ -376,10 +376,10 @@ def _budget_workbook(values: dict | None, fieldmap: FieldMap | None):
 _cell_of = filling.cell_of
 
 
-_TEXT_WRITING = {"hours": lambda v: normalize.format_number_da(v, 0),
-                 "rate": lambda v: f"{normalize.format_number_da(v)} kr.",
-                 "share": lambda v: f"{normalize.format_number_da(v * 100, 0)} %",
-                 "amount": lambda v: f"{normalize.format_number_da(v)} kr."}
+_TEXT_WRITING = {"hours": lambda v: danish.number_da(v, 0),
+                 "rate": lambda v: f"{danish.number_da(v, 2)} kr.",
+                 "share": lambda v: f"{danish.number_da(v * 100, 0)} %",
+                 "amount": lambda v: f"{danish.number_da(v, 2)} kr."}
 
 
 def budget_xlsx(values: dict | None = None, *, cached: bool = False, text_numbers: bool = False,
@@ -548,7 +548,7 @@ def budget_ods(values: dict | None = None, *, named: bool = True, cached: bool =
             return TableCell(**kwargs)
         vtype = "percentage" if part == "share" else "float"
         cell = TableCell(valuetype=vtype, value=str(value), **kwargs)
-        cell.addElement(P(text=normalize.format_number_da(value)))
+        cell.addElement(P(text=danish.number_da(value, 2)))
         return cell
 
     for _ in range(b.header_row - 1):

@@ -12,6 +12,7 @@ from intake.extraction import AttachmentInfo
 from intake.pool import load_pool
 from intake.rules import texts as P
 from intake.rules.checks import check_application, status_for
+from parsers import danish
 from parsers.normalize import is_valid_cvr
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -92,8 +93,8 @@ def test_arrival_after_the_deadline_day_is_late_judged_in_copenhagen_time(pool):
     # 22:05 UTC on 1 August is 00:05 on 2 August in Copenhagen (summer time)
     late = run(pool, received=dt.datetime(2025, 8, 1, 22, 5, tzinfo=dt.UTC))
     assert codes(late) == ["late"]
-    assert "2. august 2025 kl. 00:05" in late[0]["message"]
-    assert "1. august 2025" in late[0]["message"]
+    assert "2. august 2025 kl. 00.05" in late[0]["message"]  # one clock format: "kl. 00.05"
+    assert "1. august 2025 kl. 23.59" in late[0]["message"]
 
 
 def test_no_form_and_no_budget_are_each_a_problem(pool):
@@ -304,11 +305,11 @@ def test_numbers_come_from_the_pool_not_from_the_code(pool):
 
 
 def test_danish_amounts():
-    assert P.da_kr("1012497.75") == "1.012.497,75 kr."
-    assert P.da_kr(334) == "334,00 kr."
-    assert P.da_number("1649") == "1.649"
-    assert P.da_number("1.5") == "1,5"
-    assert P.da_percent("0.75") == "75 %"
+    assert danish.kroner("1012497.75") == "1.012.497,75 kr."
+    assert danish.kroner(334) == "334,00 kr."
+    assert danish.number_da("1649") == "1.649"
+    assert danish.number_da("1.5") == "1,5"
+    assert danish.percent_da("0.75") == "75 %"
 
 
 def test_a_zip_file_is_not_opened_and_the_applicant_is_told_why(pool):

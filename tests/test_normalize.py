@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parsers import danish
 from parsers import normalize as n
-from parsers.fieldmap import load_municipalities
+from parsers.danish import municipalities as load_municipalities
 
 MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
           "september", "oktober", "november", "december"]
@@ -73,7 +74,7 @@ def test_numbers_of_other_kinds():
     assert n.decimal("950,50") == "950.50"
     assert n.integer("42") == 42
     assert n.integer("1.649") == 1649
-    assert n.parse_number("-3,5") == Decimal("-3.5")
+    assert danish.parse_number("-3,5") == Decimal("-3.5")
     for bad, fn in [("1,5", n.integer), ("ca. 40", n.integer), ("75", n.share), ("1,012,497.75", n.money),
                     ("12,345", n.money), ("10 %", n.money), ("1.2.3", n.decimal), ("-5", n.money)]:
         with pytest.raises(ValueError):
@@ -140,7 +141,7 @@ money_values = st.decimals(min_value=0, max_value=Decimal("999999999.99"), place
 
 
 def _danish_writings(value: Decimal) -> list[str]:
-    da = n.format_number_da(value)
+    da = danish.number_da(value, 2)
     return [da, f"{da} kr.", f"kr. {da}", da.replace(".", " "), da.replace(".", ""),
             f"{da.replace('.', '')} kr", f"DKK {da}"]
 
@@ -155,14 +156,14 @@ def test_money_round_trip(value):
 @settings(deadline=None)  # no timed assertions: a busy machine is not a bug
 @given(st.integers(min_value=0, max_value=10**12))
 def test_integer_round_trip(value):
-    assert n.integer(n.format_number_da(value, 0)) == value
+    assert n.integer(danish.number_da(value, 0)) == value
     assert n.integer(str(value)) == value
 
 
 @settings(deadline=None)  # no timed assertions: a busy machine is not a bug
 @given(st.decimals(min_value=0, max_value=100, places=2, allow_nan=False, allow_infinity=False))
 def test_share_round_trip(percent):
-    assert n.share(f"{n.format_number_da(percent)} %") == percent / 100
+    assert n.share(f"{danish.number_da(percent, 2)} %") == percent / 100
 
 
 @settings(deadline=None)  # no timed assertions: a busy machine is not a bug
@@ -177,7 +178,7 @@ def test_date_round_trip(day, style):
         day.isoformat(),
         f"{day.day:02d}.{day.month:02d}.{day.year}",
     ][style]
-    assert n.parse_date(written) == day, written
+    assert danish.parse_date(written) == day, written
 
 
 @settings(deadline=None)  # no timed assertions: a busy machine is not a bug
@@ -198,7 +199,7 @@ def test_phone_round_trip(digits, prefix):
     assert n.phone(prefix + digits) == "+45 " + spaced
 
 
-NORMALISERS = [n.cvr, n.date, n.parse_number, n.money, n.decimal, n.integer, n.share, n.phone,
+NORMALISERS = [n.cvr, n.date, danish.parse_number, n.money, n.decimal, n.integer, n.share, n.phone,
                n.email, n.municipality, n.hire_type, n.text]
 
 

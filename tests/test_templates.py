@@ -13,7 +13,8 @@ from pypdf import PdfReader
 
 from intake.commands.cli import main
 from intake.documents.templates import FONT_DIR, application_form_pdf, budget_template_xlsx
-from parsers.fieldmap import load_fieldmap, load_municipalities
+from parsers.danish import municipalities as load_municipalities
+from parsers.fieldmap import load_fieldmap
 
 FM = load_fieldmap()
 

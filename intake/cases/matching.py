@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from intake.extraction import Extraction
-from intake.rules.checks import fold
+from parsers.danish import fold
 from parsers.mime import ParsedMail
 from store.models import Case
 from store.words import UNDECIDED, CaseStatus, MailKind

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from intake.pool import Pool
 from intake.rules import texts as P
-from parsers import normalize
+from parsers import danish, normalize
 from store.words import AttachmentRole, CaseStatus
 
 # SPEC.md marks these required; cvr, fte and amount_requested are needed by the
@@ -40,37 +37,6 @@ SPREADSHEET_TYPES = ("xlsx", "xlsm", "xls", "ods", "office-encrypted")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CENT = Decimal("0.01")
 _HALF_CENT = Decimal("0.005")
-_MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
-           "september", "oktober", "november", "december")
-
-
-def fold(text: str) -> str:
-    """Casefold and spell æ/ø/å as ae/oe/aa, for forgiving comparisons."""
-    text = text.casefold()
-    for a, b in (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("-", " ")):
-        text = text.replace(a, b)
-    return " ".join(text.split())
-
-
-@lru_cache(maxsize=1)
-def municipalities() -> frozenset[str]:
-    """Folded names of Denmark's municipalities from ``config/municipalities.toml``."""
-    res = resources.files("config").joinpath("municipalities.toml")
-    if not res.is_file():
-        return frozenset()
-    data = tomllib.loads(res.read_text(encoding="utf-8"))
-    return frozenset(fold(n) for n in data.get("municipalities", []))
-
-
-def da_datetime(ts: dt.datetime, pool: Pool) -> str:
-    """``2. august 2025 kl. 00:05`` in the pool's time zone."""
-    local = ts.astimezone(pool.timezone)
-    return f"{local.day}. {_MONTHS[local.month - 1]} {local.year} kl. {local:%H:%M}"
-
-
-def da_date(day: dt.date) -> str:
-    """``1. august 2025``."""
-    return f"{day.day}. {_MONTHS[day.month - 1]} {day.year}"
 
 
 # Beyond this no budget number is meant seriously; treating it as unreadable keeps
@@ -111,8 +77,9 @@ def check_deadline(received_at: dt.datetime, pool: Pool, deadline: str = "applic
     """Late when the server received the mail after the deadline day ended (local time)."""
     if received_at < pool.deadline_end(deadline):
         return []
-    return [P.render(code, None, {"received": da_datetime(received_at, pool),
-                                  "deadline": da_date(pool.dates[deadline])})]
+    last_moment = pool.deadline_end(deadline) - dt.timedelta(minutes=1)
+    return [P.render(code, None, {"received": danish.datetime_da(received_at, pool.timezone),
+                                  "deadline": danish.datetime_da(last_moment, pool.timezone)})]
 
 
 # --- attachments ------------------------------------------------------------------
@@ -154,25 +121,15 @@ def check_fields(fields: dict[str, Any], flagged: set[str],
     if cvr is not None and "cvr" not in flagged and not normalize.is_valid_cvr(str(cvr)):
         out.append(P.render("cvr_check_digit", "cvr", {"raw": cvr}))
     town = _value(fields, "municipality")
-    known = municipalities()
-    if town is not None and "municipality" not in flagged and known and fold(str(town)) not in known:
+    if town is not None and "municipality" not in flagged and danish.municipality_name(str(town)) is None:
         out.append(P.render("municipality_unknown", "municipality", {"raw": town}))
     email = _value(fields, "contact_email")
     if email is not None and "contact_email" not in flagged and not _EMAIL.match(str(email)):
         out.append(P.render("email_invalid", "contact_email", {"value": email}))
     fte = _dec(_value(fields, "fte"))
     if fte is not None and "fte" not in flagged and fte <= 0:
-        out.append(P.render("fte_not_positive", "fte", {"value": P.da_number(fte)}))
+        out.append(P.render("fte_not_positive", "fte", {"value": danish.number_da(fte)}))
     return out
-
-
-def names_a_municipality(text: str) -> bool:
-    """True when the text says "kommune" or names one of the municipalities."""
-    words = re.sub(r"[^\w-]+", " ", text)
-    folded = f" {fold(words)} "
-    if "kommune" in folded:
-        return True
-    return any(f" {name} " in folded for name in municipalities())
 
 
 def check_partners(fields: dict[str, Any], flagged: set[str],
@@ -186,7 +143,7 @@ def check_partners(fields: dict[str, Any], flagged: set[str],
     partners = _value(fields, "partners")
     if partners is None and "partners" in required:
         return []
-    if partners is not None and names_a_municipality(str(partners)):
+    if partners is not None and danish.names_a_municipality(str(partners)):
         return []
     return [P.render("partners_no_municipality", "partners")]
 
@@ -206,7 +163,7 @@ def check_budget(budget: dict[str, Any], fields: dict[str, Any], pool: Pool) -> 
     out: list[dict] = []
     fte = _dec(_value(fields, "fte"))
     fte = fte if fte is not None and fte > 0 else None
-    fte_text = P.da_number(fte) if fte is not None else ""
+    fte_text = danish.number_da(fte) if fte is not None else ""
     rates = {r.year: r for r in pool.salary}
     amounts: list[Decimal | None] = []
     for line in lines:
@@ -219,13 +176,13 @@ def check_budget(budget: dict[str, Any], fields: dict[str, Any], pool: Pool) -> 
             funded = rates.get(year)
             if funded is not None and rate is not None and rate > funded.hourly_rate:
                 out.append(P.render("rate_above_funded", f"{key}.rate", {
-                    "value": P.da_kr(rate), "limit": P.da_kr(funded.hourly_rate), "year": year}))
+                    "value": danish.kroner(rate), "limit": danish.kroner(funded.hourly_rate), "year": year}))
             if funded is not None and share is not None and share > funded.share:
                 out.append(P.render("share_above_funded", f"{key}.share", {
-                    "value": P.da_percent(share), "limit": P.da_percent(funded.share), "year": year}))
+                    "value": danish.percent_da(share), "limit": danish.percent_da(funded.share), "year": year}))
             if hours is not None and fte is not None:
                 norm = pool.annual_norm_hours * fte
-                params = {"value": P.da_number(hours), "limit": P.da_number(norm), "fte": fte_text}
+                params = {"value": danish.number_da(hours), "limit": danish.number_da(norm), "fte": fte_text}
                 if hours > norm:
                     out.append(P.render("hours_above_norm", f"{key}.hours", params))
                 elif hours < norm:
@@ -236,12 +193,12 @@ def check_budget(budget: dict[str, Any], fields: dict[str, Any], pool: Pool) -> 
                 expected = exact.quantize(_CENT, ROUND_HALF_UP)
                 if abs(amount - exact) > _HALF_CENT:
                     out.append(P.render("line_arithmetic", f"{key}.amount", {
-                        "value": P.da_kr(amount), "expected": P.da_kr(expected)}))
+                        "value": danish.kroner(amount), "expected": danish.kroner(expected)}))
         elif key.startswith("activity") and amount is not None and fte is not None:
             limit = pool.activity_funds_per_year * fte
             if amount > limit:
                 out.append(P.render("activity_above_max", f"{key}.amount", {
-                    "value": P.da_kr(amount), "limit": P.da_kr(limit), "fte": fte_text}))
+                    "value": danish.kroner(amount), "limit": danish.kroner(limit), "fte": fte_text}))
     total = _dec(budget.get("total"))
     if total is None:
         return out
@@ -249,17 +206,17 @@ def check_budget(budget: dict[str, Any], fields: dict[str, Any], pool: Pool) -> 
         expected = sum(amounts, Decimal(0)).quantize(_CENT)
         if total.quantize(_CENT) != expected:
             out.append(P.render("total_arithmetic", "total", {
-                "value": P.da_kr(total), "expected": P.da_kr(expected)}))
+                "value": danish.kroner(total), "expected": danish.kroner(expected)}))
     if fte is not None:
         # rounded up to whole øre, as a budget rounding each line (Excel's ROUND) may reach it
         ceiling = (pool.ceiling_per_fte * fte).quantize(_CENT, ROUND_HALF_UP)
         if total > ceiling:
             out.append(P.render("total_above_ceiling", "total", {
-                "value": P.da_kr(total), "limit": P.da_kr(ceiling), "fte": fte_text}))
+                "value": danish.kroner(total), "limit": danish.kroner(ceiling), "fte": fte_text}))
     requested = _dec(_value(fields, "amount_requested"))
     if requested is not None and requested.quantize(_CENT) != total.quantize(_CENT):
         out.append(P.render("total_differs_from_form", "amount_requested", {
-            "value": P.da_kr(total), "requested": P.da_kr(requested)}))
+            "value": danish.kroner(total), "requested": danish.kroner(requested)}))
     return out
 
 

@@ -8,7 +8,6 @@ contract shape ``{"code", "field", "message", "severity"}``.
 from __future__ import annotations
 
 import tomllib
-from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -74,35 +73,3 @@ def render_all(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [render(p["code"], p.get("field"), p.get("params"), p.get("severity")) for p in raw]
 
 
-def _group(digits: str) -> str:
-    out = []
-    while len(digits) > 3:
-        out.insert(0, digits[-3:])
-        digits = digits[:-3]
-    out.insert(0, digits)
-    return ".".join(out)
-
-
-def da_number(value: Decimal | int | str, decimals: int | None = None) -> str:
-    """A number written the Danish way: ``1649`` → ``1.649``, ``1.5`` → ``1,5``."""
-    d = Decimal(str(value))
-    if decimals is not None:
-        d = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    elif d == d.to_integral_value():
-        d = d.quantize(Decimal(1))
-    else:
-        d = d.normalize()
-    sign = "-" if d < 0 else ""
-    text = format(abs(d), "f")
-    whole, _, frac = text.partition(".")
-    return sign + _group(whole) + ("," + frac if frac else "")
-
-
-def da_kr(value: Decimal | int | str) -> str:
-    """An amount the Danish way with two decimals: ``1012497.75`` → ``1.012.497,75 kr.``."""
-    return f"{da_number(value, 2)} kr."
-
-
-def da_percent(share: Decimal | str) -> str:
-    """A share as a Danish percentage: ``0.75`` → ``75 %``."""
-    return f"{da_number(Decimal(str(share)) * 100)} %"
