@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+pytest_plugins = ["no_skips", "pytester"]
+
 PG_URL = os.environ.get("PULJE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DB_KIND = os.environ.get("PULJE_TEST_DB", "sqlite")
 
