@@ -7,7 +7,6 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from intake.service import poll_once
