@@ -128,9 +128,10 @@ def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]
         filename = part.get_filename()
         disposition = (part.get("Content-Disposition") or "").lower()
         try:
-            payload = part.get_payload(decode=True) or b""
+            decoded = part.get_payload(decode=True)  # bytes (or None) for a part that is not multipart
         except (ValueError, TypeError, AssertionError):
-            payload = b""
+            decoded = None
+        payload = decoded if isinstance(decoded, bytes) else b""
         if filename or disposition.startswith("attachment"):
             attachments.append(ParsedAttachment(decode_words(filename) or None, ctype, payload))
         elif ctype == "text/html":
@@ -143,7 +144,7 @@ def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]
     return attachments, "\n".join(text), "\n".join(html)
 
 
-def _mailparser_attachments(mp) -> list[ParsedAttachment]:
+def _mailparser_attachments(mp: mailparser.MailParser) -> list[ParsedAttachment]:
     out = []
     for att in mp.attachments:
         payload = att.get("payload") or ""
