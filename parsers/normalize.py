@@ -40,6 +40,7 @@ from parsers.danish import (
     municipality_name,
     parse_date,
     parse_money,
+    parse_non_negative,
     parse_number_and_percent,
 )
 
@@ -93,11 +94,8 @@ def money(value: str) -> str:
 
 def decimal(value: str) -> str:
     """A non-negative decimal number as a plain string (``"1.5"``, ``"950.50"``)."""
-    number, percent = parse_number_and_percent(value)
-    if percent:
-        raise NormalizeError("a number, not a percentage")
-    if number < 0:
-        raise NormalizeError("a negative number")
+    number = parse_non_negative(value, percent_error="a number, not a percentage",
+                                negative_error="a negative number")
     return format(number, "f")
 
 
