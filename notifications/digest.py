@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications import outbox
-from notifications.render import Sender, build_message, render_pair
+from notifications.render import PoolCalendar, Sender, build_message, render_pair
 from parsers.danish import date_da, timestamp_da
 from store import casedata as cd
 from store.models import Case, JobState, RawMessage
@@ -140,7 +141,7 @@ def _mail_row(msg: RawMessage, tz: dt.tzinfo, why: str | None) -> MailRow:
                    why=_short(why or "-", 300))
 
 
-def _reason_da(reason: str | None, words: dict) -> str | None:
+def _reason_da(reason: str | None, words: dict[str, Any]) -> str | None:
     """Routing's English reason in Danish for staff, with the English detail kept in brackets."""
     if not reason:
         return reason
@@ -176,7 +177,7 @@ def record_sent(session: Session, now: dt.datetime, detail: dict[str, Any] | Non
     state.data = dict(detail or {})
 
 
-def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None) -> DigestData:
+def collect(session: Session, pool: PoolCalendar, now: dt.datetime, since: dt.datetime | None) -> DigestData:
     """Read what the digest shows. ``pool`` gives ``name``, ``timezone`` and ``dates``."""
     tz = pool.timezone
     words = labels()
@@ -235,7 +236,7 @@ def render(data: DigestData) -> Digest:
     return Digest(subject=subject, text=text, html=html, data=data)
 
 
-def build(session: Session, pool, now: dt.datetime) -> Digest:
+def build(session: Session, pool: PoolCalendar, now: dt.datetime) -> Digest:
     """The digest as it would be sent now (new cases counted from the last sent digest)."""
     return render(collect(session, pool, now, last_digest_at(session)))
 
@@ -245,7 +246,7 @@ def dedupe_key(day: dt.date, address: str) -> str:
     return f"digest:{day.isoformat()}:{address.strip().lower()}"
 
 
-def send(session: Session, pool, now: dt.datetime, staff: tuple[str, ...] | list[str],
+def send(session: Session, pool: PoolCalendar, now: dt.datetime, staff: Sequence[str],
          sender: Sender, digest: Digest | None = None) -> list[str]:
     """Put the digest in the outbox once per staff address and local day; record the time.
 
@@ -289,7 +290,7 @@ def due(session: Session, tz: dt.tzinfo, now: dt.datetime, hour_local: float = D
     return last is None or last.astimezone(tz).date() < local.date()
 
 
-def run_scheduled(session: Session, pool, now: dt.datetime, staff, sender: Sender,
+def run_scheduled(session: Session, pool: PoolCalendar, now: dt.datetime, staff: Sequence[str], sender: Sender,
                   hour_local: float = DEFAULT_HOUR) -> list[str] | None:
     """The daily job: send the digest if it is due; None when it was not due (or no staff)."""
     if not due(session, pool.timezone, now, hour_local):

@@ -13,7 +13,7 @@ from store.db import transaction
 from store.models import RawMessage
 
 
-def reprocess(ctx: Context, ids: list[str]) -> Counter:
+def reprocess(ctx: Context, ids: list[str]) -> Counter[str]:
     """Reset the named messages (message numbers or case ids; none = all) and process them."""
     with transaction(ctx.factory) as s:
         if not ids:

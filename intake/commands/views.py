@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -79,13 +80,13 @@ def messages_table(s: Session, pool: Pool) -> str:
     ))
     if not msgs:
         return "no mail outside cases"
-    rows = [[str(m.id), m.outcome if m.state == MessageState.PROCESSED else m.state,
+    rows = [[str(m.id), (m.outcome or "-") if m.state == MessageState.PROCESSED else m.state,
              local(m.internaldate, pool), _short(m.sender, 30), _short(m.subject, 40),
              _short(m.reason or m.last_error, 60)] for m in msgs]
     return _table(["msg", "where", "received", "sender", "subject", "reason"], rows)
 
 
-def _value(v) -> str:
+def _value(v: Any) -> str:
     if isinstance(v, dict) and "value" in v:
         src = v.get("source")
         return f"{v['value']}" + (f"   [{src}]" if src else "")
@@ -107,7 +108,7 @@ def _outbox_lines(s: Session, case: Case, pool: Pool) -> list[str]:
     return out
 
 
-def _budget_lines(budget: dict) -> list[str]:
+def _budget_lines(budget: dict[str, Any]) -> list[str]:
     """The budget as a small table, then where each of its numbers came from."""
     out = ["  budget:"]
     lines = budget.get("lines") or []

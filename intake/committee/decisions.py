@@ -12,9 +12,11 @@ import datetime as dt
 import io
 import unicodedata
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
@@ -133,7 +135,7 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
     c_id, c_dec, c_amt = (index[_norm(h)] for h in (CASE_ID_HEADER, DECISION_HEADER, GRANTED_HEADER))
     seen: dict[str, int] = {}
     for rownum, values in enumerate(rows, start=2):
-        def cell(i: int, values=values):
+        def cell(i: int, values: Sequence[Any] = values) -> Any:
             return values[i] if i < len(values) else None
 
         decision_text = _norm(cell(c_dec))
@@ -183,8 +185,8 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
             result.errors.append(_err(rownum, GRANTED_HEADER,
                                       "et afslag har intet bevilget beløb; slet beløbet"))
         if len(result.errors) == errors_before and case is not None:
-            result.decisions.append(Decision(rownum, case.case_id, decision_text,
-                                             amount if decision_text == GRANTED else None))
+            granted = amount if decision_text == GRANTED and isinstance(amount, Decimal) else None
+            result.decisions.append(Decision(rownum, case.case_id, decision_text, granted))
     return result
 
 
@@ -193,6 +195,8 @@ def apply_decisions(session: Session, decisions: list[Decision], now: dt.datetim
     """Write checked decisions to their cases, with an event each; unchanged ones are left alone."""
     for d in decisions:
         case = repo.get_case(session, d.case_id)
+        if case is None:  # read_decisions found every case in this session
+            raise LookupError(f"case {d.case_id} disappeared during the import")
         amount = str(d.amount.quantize(CENT)) if d.amount is not None else None
         if case.status == d.decision and case.decision == d.decision and case.granted_amount == amount:
             result.unchanged.append(case.case_id)
