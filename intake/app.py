@@ -34,10 +34,10 @@ class App:
 
     def make_sources(self) -> list[Source]:
         """Fresh source objects for every configured source."""
-        return [make_source(s, self.settings) for s in self.settings.sources]
+        return [make_source(s) for s in self.settings.sources]
 
 
-def make_source(cfg: MaildirSourceSettings | ImapSourceSettings, settings: Settings) -> Source:
+def make_source(cfg: MaildirSourceSettings | ImapSourceSettings) -> Source:
     """Build the source object a source's settings describe."""
     if isinstance(cfg, MaildirSourceSettings):
         from intake.sources.maildir import MaildirSource

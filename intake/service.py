@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from intake.app import App
 from intake.cases.pipeline import process_pending
 from intake.errors import ConfigError, TemporaryFailure
+from intake.settings import ImapSourceSettings
 from intake.sources import Source
 from intake.sources.fetching import FetchStats, fetch_all
 
@@ -105,13 +106,13 @@ class Service:
         from intake.app import make_source
 
         delay = 1.0
-        max_delay = getattr(cfg, "reconnect_max_seconds", 300.0)
-        interval = getattr(cfg, "poll_interval_seconds", 60.0)
+        max_delay = cfg.reconnect_max_seconds if isinstance(cfg, ImapSourceSettings) else 300.0
+        interval = cfg.poll_interval_seconds
         source: Source | None = None
         while not self.stop.is_set():
             try:
                 if source is None:
-                    source = make_source(cfg, self.app.settings)
+                    source = make_source(cfg)
                 fetch_all(source, self.app.context.factory, self.app.context.now)
                 process(self.app)
                 delay = 1.0

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications import outbox
-from notifications.render import PoolCalendar, Sender, build_message, render_pair
+from notifications.render import PoolCalendar, Sender, build_message, one_line, render_pair
 from parsers.danish import date_da, timestamp_da
 from store import casedata as cd
 from store.models import Case, JobState, RawMessage
@@ -37,7 +37,6 @@ from store.words import CaseStatus, MailKind, MessageState, OutboxPurpose, Outco
 log = logging.getLogger(__name__)
 
 JOB_NAME = "digest"
-PURPOSE = OutboxPurpose.DIGEST
 DEFAULT_HOUR = 7.0
 
 
@@ -85,7 +84,6 @@ class DeadlineRow:
     key: str
     label: str
     date: str
-    days_left: int
     when: str
 
 
@@ -138,7 +136,7 @@ def _case_row(case: Case, tz: dt.tzinfo) -> CaseRow:
 def _mail_row(msg: RawMessage, tz: dt.tzinfo, why: str | None) -> MailRow:
     return MailRow(number=msg.id, received=timestamp_da(msg.internaldate, tz),
                    sender=msg.sender or "(ukendt afsender)", subject=msg.subject or "(intet emne)",
-                   why=_short(why or "-", 300))
+                   why=one_line(why or "-", 300))
 
 
 def _reason_da(reason: str | None, words: dict[str, Any]) -> str | None:
@@ -149,12 +147,6 @@ def _reason_da(reason: str | None, words: dict[str, Any]) -> str | None:
         if reason.startswith(start):
             return danish if reason == start else f"{danish} ({reason})"
     return reason
-
-
-def _short(text: str, n: int) -> str:
-    """One line of at most ``n`` characters (a traceback should not fill the digest)."""
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _days_text(days: int) -> str:
@@ -207,7 +199,7 @@ def collect(session: Session, pool: PoolCalendar, now: dt.datetime, since: dt.da
     today = now.astimezone(tz).date()
     deadlines = [
         DeadlineRow(key=key, label=words.get("dates", {}).get(key, key), date=date_da(day, weekday=True),
-                    days_left=(day - today).days, when=_days_text((day - today).days))
+                    when=_days_text((day - today).days))
         for key, day in sorted(pool.dates.items(), key=lambda kv: kv[1]) if day >= today
     ]
     return DigestData(
@@ -272,7 +264,7 @@ def send(session: Session, pool: PoolCalendar, now: dt.datetime, staff: Sequence
         rendered = build_message(sender=sender, to_addr=address, to_name=None, subject=digest.subject,
                                  text=digest.text, html=digest.html, now=now,
                                  auto_submitted="auto-generated")
-        _, new = outbox.enqueue(session, dedupe_key=dedupe_key(day, address), purpose=PURPOSE,
+        _, new = outbox.enqueue(session, dedupe_key=dedupe_key(day, address), purpose=OutboxPurpose.DIGEST,
                                 recipient=address, rendered=rendered, now=now, limits=None)
         if new:
             queued.append(address)

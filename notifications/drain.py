@@ -92,7 +92,7 @@ def _claim(factory: sessionmaker[Session], pk: int, now: dt.datetime,
     row lock and then finds the condition false; on SQLite writers are serialised.
     """
     with transaction(factory) as s:
-        taken = cast("CursorResult[Any]", s.execute(  # an UPDATE answers with a cursor result
+        taken = cast(CursorResult[Any], s.execute(  # an UPDATE answers with a cursor result
             update(OutboxMessage)
             .where(OutboxMessage.id == pk, OutboxMessage.state == OutboxState.PENDING,
                    or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))

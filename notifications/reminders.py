@@ -36,7 +36,6 @@ from store.words import CaseStatus, MailKind, OutboxPurpose
 
 log = logging.getLogger(__name__)
 
-PURPOSE = OutboxPurpose.REMINDER
 JOB_NAME = "reminders"
 APPLIES_TO = ("application_with_problems", "granted_without_report")
 
@@ -154,7 +153,7 @@ def run(session: Session, rules: Iterable[Rule], setup: ReceiptSetup, now: dt.da
                 continue
             rendered = render_reminder(session, case, rule, setup, now)
             row, _ = outbox.enqueue(
-                session, dedupe_key=key, purpose=f"{PURPOSE}-{rule.id}", recipient=recipient,
+                session, dedupe_key=key, purpose=f"{OutboxPurpose.REMINDER}-{rule.id}", recipient=recipient,
                 rendered=rendered, now=now, limits=setup.limits, case_pk=case.id,
             )
             log.info("reminder %s for %s → %s (%s)", rule.id, case.case_id, recipient, row.state)

@@ -85,6 +85,12 @@ def labels() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+def one_line(text: str | None, n: int) -> str:
+    """``text`` on one line of at most ``n`` characters, cut with "…" (a traceback must not fill a view)."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def template_exists(name: str) -> bool:
     """True if ``config/templates/<name>`` exists."""
     return resources.files("config").joinpath("templates", name).is_file()

@@ -38,14 +38,11 @@ class ParsedMail:
     """What the rest of intake needs to know about one e-mail."""
 
     subject: str
-    raw_subject: str | None
     from_addr: str | None
     from_name: str | None
-    to: list[str]
     message_id: str | None
     in_reply_to: list[str]
     references: list[str]
-    date_header: str | None
     content_type: str
     headers: dict[str, list[str]]
     text: str
@@ -169,7 +166,6 @@ def parse_mail(raw: bytes) -> ParsedMail:
     raw_subject = _raw_get(msg, "Subject")
     subject = " ".join(decode_words(raw_subject).split()) if raw_subject is not None else ""
     from_name, from_addr = _address(_raw_get(msg, "From"))
-    to = [a.lower() for _, a in email.utils.getaddresses([decode_words(v) for v in _raw_all(msg, "To")]) if a]
     try:
         mp = mailparser.MailParser(msg)  # reuse our parse: the stdlib parse is the costly part
         attachments = _mailparser_attachments(mp)
@@ -181,14 +177,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
     message_ids = _msgids(_raw_get(msg, "Message-ID"))
     return ParsedMail(
         subject=subject,
-        raw_subject=raw_subject,
         from_addr=from_addr,
         from_name=from_name,
-        to=to,
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=_msgids(_raw_get(msg, "In-Reply-To")),
         references=_msgids(" ".join(_raw_all(msg, "References"))),
-        date_header=_raw_get(msg, "Date"),
         content_type=msg.get_content_type(),
         headers=headers,
         text=text,

@@ -238,8 +238,3 @@ def add_event(session: Session, case: Case, kind: str, detail: str, now: dt.date
                           message_pk=message.id if message is not None else None))
 
 
-def count_by_state(session: Session) -> dict[str, int]:
-    """How many raw messages are in each state."""
-    return dict(session.execute(
-        select(RawMessage.state, func.count()).group_by(RawMessage.state)
-    ).all())

@@ -143,11 +143,7 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
     """Make, extend or refresh the case a routed mail belongs to; (outcome, reason)."""
     existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
     if existing is not None:  # reprocessing: refresh what this mail says, keep the case
-        case = existing.case
-        extraction = _extract_for(s, ctx, case, mail, msg, existing)
-        _fill_submission(s, existing, extraction)
-        _update_case(case, ctx)
-        repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
+        _read_again(s, ctx, existing.case, mail, msg, existing)
         return route.outcome, route.reason
     assert route.kind is not None  # a route to a case always names the kind of mail
     extraction = extract(mail, route.kind, ctx, msg.internaldate)
@@ -205,10 +201,7 @@ def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail
     msg.case = case
     existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
     if existing is not None:
-        extraction = _extract_for(s, ctx, case, mail, msg, existing)
-        _fill_submission(s, existing, extraction)
-        _update_case(case, ctx)
-        repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
+        _read_again(s, ctx, case, mail, msg, existing)
         return
     if mail.attachments and case.kind in (MailKind.APPLICATION, MailKind.REPORT) and case.status not in DECIDED:
         extraction = _extract_for(s, ctx, case, mail, msg, None)
@@ -217,6 +210,15 @@ def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail
         return
     repo.add_event(s, case, CaseEventKind.FOLLOWUP, f"mail from {mail.from_addr}: {mail.subject}", ctx.now(), msg)
     _notify(s, ctx, CaseChange(CaseEventKind.FOLLOWUP, case, msg, mail, route))
+
+
+def _read_again(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: RawMessage,
+                existing: Submission) -> None:
+    """Reprocessing: the mail's submission is read again in place; the case follows it."""
+    extraction = _extract_for(s, ctx, case, mail, msg, existing)
+    _fill_submission(s, existing, extraction)
+    _update_case(case, ctx)
+    repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
 
 
 def _add_submission(s: Session, ctx: Context, case: Case, msg: RawMessage, mail: ParsedMail,
@@ -333,7 +335,7 @@ def _notify(s: Session, ctx: Context, change: CaseChange) -> None:
         hook(s, change)
 
 
-def reset_for_reprocess(s: Session, messages: list[RawMessage]) -> None:
+def reset_for_reprocess(messages: list[RawMessage]) -> None:
     """Put messages back to ``stored`` so the pure steps run on them again."""
     for msg in messages:
         msg.state = MessageState.STORED

@@ -31,5 +31,5 @@ def reprocess(ctx: Context, ids: list[str]) -> Counter[str]:
                     if case is None:
                         raise ConfigError(f"no case {ident}")
                     messages.extend(case.messages)
-        reset_for_reprocess(s, messages)
+        reset_for_reprocess(messages)
     return process_pending(ctx)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.pool import Pool
+from notifications.render import one_line
 from store.casedata import current_submission
 from store.models import Case, RawMessage
 from store.words import MessageState, Outcome
@@ -30,11 +31,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def _short(text: str | None, n: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def cases_table(s: Session, pool: Pool, kind: str | None = None, status: str | None = None) -> str:
     """One line per case."""
     q = select(Case).order_by(Case.id)
@@ -51,8 +47,8 @@ def cases_table(s: Session, pool: Pool, kind: str | None = None, status: str | N
         problems = len(current.problems) if current else 0
         attachments = len(current.attachments) if current else 0
         rows.append([
-            c.case_id, c.kind, c.status, local(c.received_at, pool), _short(c.sender, 34),
-            _short(c.org_name, 30) or "-", str(attachments), str(problems),
+            c.case_id, c.kind, c.status, local(c.received_at, pool), one_line(c.sender, 34),
+            one_line(c.org_name, 30) or "-", str(attachments), str(problems),
         ])
     return _table(["case", "kind", "status", "received", "sender", "organisation", "files", "problems"], rows)
 
@@ -81,8 +77,8 @@ def messages_table(s: Session, pool: Pool) -> str:
     if not msgs:
         return "no mail outside cases"
     rows = [[str(m.id), (m.outcome or "-") if m.state == MessageState.PROCESSED else m.state,
-             local(m.internaldate, pool), _short(m.sender, 30), _short(m.subject, 40),
-             _short(m.reason or m.last_error, 60)] for m in msgs]
+             local(m.internaldate, pool), one_line(m.sender, 30), one_line(m.subject, 40),
+             one_line(m.reason or m.last_error, 60)] for m in msgs]
     return _table(["msg", "where", "received", "sender", "subject", "reason"], rows)
 
 
@@ -103,7 +99,7 @@ def _outbox_lines(s: Session, case: Case, pool: Pool) -> list[str]:
     out = ["", "Mail to the sender:"]
     for r in rows:
         when = local(r.sent_at or r.created_at, pool)
-        note = f"  ({_short(r.last_error, 80)})" if r.last_error else ""
+        note = f"  ({one_line(r.last_error, 80)})" if r.last_error else ""
         out.append(f"  {when}  {r.purpose} to {r.recipient}: {r.state}, {r.attempts} attempt(s){note}")
     return out
 

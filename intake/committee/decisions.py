@@ -28,10 +28,6 @@ from store import repository as repo
 from store.models import Case, CaseEvent
 from store.words import DECIDED, CaseEventKind, CaseStatus, MailKind
 
-GRANTED = CaseStatus.GRANTED
-REJECTED = CaseStatus.REJECTED
-DECISIONS = DECIDED
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -60,8 +56,8 @@ class ImportResult:
 
     def summary(self) -> str:
         """A Danish line for staff about what was registered."""
-        granted = sum(1 for d in self.decisions if d.decision == GRANTED)
-        rejected = sum(1 for d in self.decisions if d.decision == REJECTED)
+        granted = sum(1 for d in self.decisions if d.decision == CaseStatus.GRANTED)
+        rejected = sum(1 for d in self.decisions if d.decision == CaseStatus.REJECTED)
         return (f"{len(self.changed)} sag(er) opdateret ({granted} bevilget, {rejected} afslag i arket), "
                 f"{len(self.unchanged)} uændret, {self.skipped_rows} række(r) uden beslutning sprunget over")
 
@@ -147,15 +143,15 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
         if not decision_text:
             if isinstance(amount, Decimal):
                 result.errors.append(_err(rownum, GRANTED_HEADER,
-                                          f'beløb uden beslutning: skriv "{GRANTED}" i "{DECISION_HEADER}" '
+                                          f'beløb uden beslutning: skriv "{CaseStatus.GRANTED}" i "{DECISION_HEADER}" '
                                           "eller slet beløbet"))
             else:
                 result.skipped_rows += 1
             continue
         errors_before = len(result.errors)
-        if decision_text not in DECISIONS:
+        if decision_text not in DECIDED:
             result.errors.append(_err(rownum, DECISION_HEADER,
-                                      f'«{cell(c_dec)}» er ikke en beslutning; skriv "{GRANTED}" eller "{REJECTED}"'))
+                                      f'«{cell(c_dec)}» er ikke en beslutning; skriv "{CaseStatus.GRANTED}" eller "{CaseStatus.REJECTED}"'))
         case = None
         if not case_text:
             result.errors.append(_err(rownum, CASE_ID_HEADER, "sags-id mangler"))
@@ -173,7 +169,7 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
                 seen.setdefault(case.case_id, rownum)
         if isinstance(amount, str):
             result.errors.append(_err(rownum, GRANTED_HEADER, amount))
-        elif decision_text == GRANTED:
+        elif decision_text == CaseStatus.GRANTED:
             if amount is None:
                 result.errors.append(_err(rownum, GRANTED_HEADER, "et bevilget beløb skal udfyldes"))
             elif amount <= 0:
@@ -181,11 +177,11 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
             elif case is not None and (requested := _requested(case)) is not None and amount > requested:
                 result.errors.append(_err(rownum, GRANTED_HEADER,
                                           f"{kroner(amount)} er mere end det ansøgte {kroner(requested)}"))
-        elif decision_text == REJECTED and amount:
+        elif decision_text == CaseStatus.REJECTED and amount:
             result.errors.append(_err(rownum, GRANTED_HEADER,
                                       "et afslag har intet bevilget beløb; slet beløbet"))
         if len(result.errors) == errors_before and case is not None:
-            granted = amount if decision_text == GRANTED and isinstance(amount, Decimal) else None
+            granted = amount if decision_text == CaseStatus.GRANTED and isinstance(amount, Decimal) else None
             result.decisions.append(Decision(rownum, case.case_id, decision_text, granted))
     return result
 
