@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
-from intake.cases.pipeline import Context
+from intake.cases.pipeline import CaseChange, Context
 from intake.errors import TemporaryFailure
 from intake.pool import Pool, load_pool
 from intake.settings import ImapSourceSettings, MaildirSourceSettings, Settings
@@ -33,10 +34,10 @@ class App:
 
     def make_sources(self) -> list[Source]:
         """Fresh source objects for every configured source."""
-        return [make_source(s, self.settings) for s in self.settings.sources]
+        return [make_source(s) for s in self.settings.sources]
 
 
-def make_source(cfg: MaildirSourceSettings | ImapSourceSettings, settings: Settings) -> Source:
+def make_source(cfg: MaildirSourceSettings | ImapSourceSettings) -> Source:
     """Build the source object a source's settings describe."""
     if isinstance(cfg, MaildirSourceSettings):
         from intake.sources.maildir import MaildirSource
@@ -68,7 +69,7 @@ def build_app(settings: Settings, now: Callable[[], dt.datetime] = utc_now,
     return App(settings=settings, pool=pool, engine=engine, context=context)
 
 
-def _hooks(context: Context) -> list:
+def _hooks(context: Context) -> list[Callable[[Session, CaseChange], None]]:
     """Case-change hooks from the other packages (the outbox plugs in here)."""
     from intake.outbox import make_receipt_hook
 

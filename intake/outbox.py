@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from notifications.outbox import Limits
 from notifications.receipts import Incoming, ReceiptSetup, queue_receipt
 from notifications.render import PoolFacts, Sender, template_exists
 from notifications.smtp import FileSender, SmtpConfig, SmtpSender
+from notifications.smtp import Sender as DeliverySender
 from store.db import transaction
 from store.words import CaseEventKind, MailKind
 
@@ -34,6 +36,14 @@ _drain_lock = threading.Lock()
 
 # Case changes that get a receipt. A follow-up gets none: see notifications/receipts.py.
 RECEIPT_CHANGES = (CaseEventKind.CREATED, CaseEventKind.SUBMISSION)
+
+
+class Wired(Protocol):
+    """What the jobs here need of the wired worker (``intake.app.App``, a layer above)."""
+
+    settings: Settings
+    pool: Pool
+    context: Context
 
 
 def pool_facts(pool: Pool) -> PoolFacts:
@@ -88,17 +98,22 @@ def make_receipt_hook(context: Context) -> Callable[[Session, CaseChange], None]
     return receipt_hook
 
 
-def make_sender(settings: Settings):
-    """The SMTP sender, or the file sender of the embedded default."""
+def smtp_sender(settings: Settings) -> SmtpSender | None:
+    """The SMTP sender when ``[outbox] mode = "smtp"``, else None."""
     o = settings.outbox
-    if o.mode == "smtp" and o.smtp is not None:
-        s = o.smtp
-        return SmtpSender(SmtpConfig(
-            host=s.host, port=s.port, security=s.security, username=s.username,
-            password=s.password() if s.username else None, timeout_seconds=s.timeout_seconds,
-            envelope_from=o.from_address,
-        ))
-    return FileSender(o.dir)
+    if o.mode != "smtp" or o.smtp is None:
+        return None
+    s = o.smtp
+    return SmtpSender(SmtpConfig(
+        host=s.host, port=s.port, security=s.security, username=s.username,
+        password=s.password() if s.username else None, timeout_seconds=s.timeout_seconds,
+        envelope_from=o.from_address,
+    ))
+
+
+def make_sender(settings: Settings) -> DeliverySender:
+    """The SMTP sender, or the file sender of the embedded default."""
+    return smtp_sender(settings) or FileSender(settings.outbox.dir)
 
 
 def drain_settings(settings: Settings) -> DrainSettings:
@@ -110,7 +125,7 @@ def drain_settings(settings: Settings) -> DrainSettings:
     )
 
 
-def drain_outbox(app) -> DrainReport:
+def drain_outbox(app: Wired) -> DrainReport:
     """Send what is due in the outbox now."""
     with _drain_lock:
         report = drain(app.context.factory, make_sender(app.settings), app.context.now,
@@ -135,7 +150,7 @@ def reminder_rules(pool: Pool) -> list[reminders.Rule]:
     return rules
 
 
-def remind(app, dry_run: bool = False) -> list[reminders.Planned]:
+def remind(app: Wired, dry_run: bool = False) -> list[reminders.Planned]:
     """Queue the reminders due now (in one transaction), or only list them with ``dry_run``."""
     setup = receipt_setup(app.settings, app.pool)
     rules = reminder_rules(app.pool)
@@ -148,13 +163,13 @@ def remind(app, dry_run: bool = False) -> list[reminders.Planned]:
         return reminders.run(s, rules, setup, app.context.now())
 
 
-def remind_and_drain(app) -> None:
+def remind_and_drain(app: Wired) -> None:
     """The scheduled reminder job: queue what is due, then send it."""
     remind(app)
     drain_outbox(app)
 
 
-def digest_job(app) -> None:
+def digest_job(app: Wired) -> None:
     """The scheduled digest: sent once a day after ``schedule.digest_hour_local`` (default 7)."""
     from notifications import digest
 

@@ -12,8 +12,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from intake.pool import MailKind as PoolMailKind
 from intake.pool import Pool
 from parsers import danish
+from parsers.mime import ParsedMail
 from store.words import Outcome
 
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
@@ -69,7 +71,7 @@ def case_tags(subject: str, pool: Pool) -> list[str]:
     return [f"{pool.case_prefix}-{y}-{n}" for y, n in pattern.findall(subject or "")]
 
 
-def match_kind(subject: str, pool: Pool):
+def match_kind(subject: str, pool: Pool) -> PoolMailKind | None:
     """The pool's mail kind whose subject pattern matches, or None."""
     folded = danish.fold_loose(normalise_subject(subject))
     for kind in pool.kinds:
@@ -86,7 +88,7 @@ def match_kind(subject: str, pool: Pool):
     return None
 
 
-def automated_reason(mail) -> str | None:
+def automated_reason(mail: ParsedMail) -> str | None:
     """Why a mail was sent by a machine (auto-reply, bounce, list), or None for a person."""
     auto = (mail.header("Auto-Submitted") or "").strip().lower()
     if auto and not auto.startswith("no"):
@@ -116,13 +118,13 @@ def automated_reason(mail) -> str | None:
 
 
 def route(
-    mail,
+    mail: ParsedMail,
     pool: Pool,
     *,
     own_addresses: frozenset[str] = frozenset(),
     known: Mapping[str, str] | None = None,
 ) -> Route:
-    """Decide where ``mail`` (a :class:`parsers.mime.ParsedMail`) goes.
+    """Decide where ``mail`` goes.
 
     ``known`` maps message ids and case tags this mail refers to onto case ids
     that exist; the pipeline looks them up before calling.

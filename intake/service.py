@@ -8,11 +8,18 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from intake.app import App
 from intake.cases.pipeline import process_pending
 from intake.errors import ConfigError, TemporaryFailure
+from intake.settings import ImapSourceSettings
+from intake.sources import Source
 from intake.sources.fetching import FetchStats, fetch_all
+
+if TYPE_CHECKING:  # APScheduler is imported only when the service runs
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +34,7 @@ class PollReport:
 
     fetched: dict[str, FetchStats] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
-    processed: Counter = field(default_factory=Counter)
+    processed: Counter[str] = field(default_factory=Counter)
 
     def __str__(self) -> str:
         lines = []
@@ -40,7 +47,7 @@ class PollReport:
         return "\n".join(lines)
 
 
-def process(app: App) -> Counter:
+def process(app: App) -> Counter[str]:
     """Process what is stored, one pass at a time."""
     with _processing_lock:
         return process_pending(app.context)
@@ -78,7 +85,7 @@ def poll_once(app: App) -> PollReport:
     return report
 
 
-def after_poll_jobs(app: App) -> list:
+def after_poll_jobs(app: App) -> list[Callable[[], object]]:
     """Jobs that follow a poll (the outbox drain plugs in here)."""
     from intake.outbox import drain_outbox
 
@@ -92,19 +99,20 @@ class Service:
         self.app = app
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.scheduler: BackgroundScheduler | None = None
 
     def _source_loop(self, index: int) -> None:
         cfg = self.app.settings.sources[index]
         from intake.app import make_source
 
         delay = 1.0
-        max_delay = getattr(cfg, "reconnect_max_seconds", 300.0)
-        interval = getattr(cfg, "poll_interval_seconds", 60.0)
-        source = None
+        max_delay = cfg.reconnect_max_seconds if isinstance(cfg, ImapSourceSettings) else 300.0
+        interval = cfg.poll_interval_seconds
+        source: Source | None = None
         while not self.stop.is_set():
             try:
                 if source is None:
-                    source = make_source(cfg, self.app.settings)
+                    source = make_source(cfg)
                 fetch_all(source, self.app.context.factory, self.app.context.now)
                 process(self.app)
                 delay = 1.0
@@ -122,7 +130,7 @@ class Service:
         if source is not None:
             source.close()
 
-    def _scheduled(self):
+    def _scheduled(self) -> BackgroundScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         sched = BackgroundScheduler(timezone="UTC")
@@ -135,7 +143,7 @@ class Service:
 
     def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then finish the current step and exit."""
-        def _signal(signum, _frame):
+        def _signal(signum: int, _frame: FrameType | None) -> None:
             log.info("signal %s: stopping", signum)
             self.stop.set()
 
@@ -162,7 +170,7 @@ class Service:
     def shutdown(self) -> None:
         """Stop everything and wait for the threads to finish their step."""
         self.stop.set()
-        if getattr(self, "scheduler", None) is not None:
+        if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
         for t in self.threads:
             t.join(timeout=60)

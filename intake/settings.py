@@ -10,10 +10,26 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from intake.errors import ConfigError
 
 ENV_CONFIG = "PULJE_INTAKE_CONFIG"
+
+
+def _secret(env: str | None, file: Path | None, owner: str) -> str | None:
+    """A secret from the environment variable ``env``, else from ``file``; None if neither is set."""
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise ConfigError(f"{owner}: environment variable {env} is not set")
+        return value
+    if file:
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{owner}: cannot read password_file {file}: {exc.strerror}") from None
+    return None
 
 
 @dataclass(frozen=True)
@@ -52,21 +68,10 @@ class ImapSourceSettings:
 
     def password(self) -> str:
         """Read the password from the environment or the password file."""
-        if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ConfigError(
-                    f"source '{self.name}': environment variable {self.password_env} is not set"
-                )
-            return value
-        if self.password_file:
-            try:
-                return self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"source '{self.name}': cannot read password_file {self.password_file}: {exc.strerror}"
-                ) from None
-        raise ConfigError(f"source '{self.name}': set password_env or password_file")
+        value = _secret(self.password_env, self.password_file, f"source '{self.name}'")
+        if value is None:
+            raise ConfigError(f"source '{self.name}': set password_env or password_file")
+        return value
 
 
 @dataclass(frozen=True)
@@ -83,17 +88,7 @@ class SmtpSettings:
 
     def password(self) -> str | None:
         """The SMTP password, or None when no login is configured."""
-        if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ConfigError(f"[outbox.smtp]: environment variable {self.password_env} is not set")
-            return value
-        if self.password_file:
-            try:
-                return self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"[outbox.smtp]: cannot read password_file: {exc.strerror}") from None
-        return None
+        return _secret(self.password_env, self.password_file, "[outbox.smtp]")
 
 
 @dataclass(frozen=True)
@@ -101,7 +96,7 @@ class OutboxSettings:
     """Where outgoing mail goes and the limits that keep it polite."""
 
     mode: str  # files | smtp
-    dir: Path | None
+    dir: Path
     smtp: SmtpSettings | None
     from_address: str
     from_name: str
@@ -155,14 +150,16 @@ class Settings:
 class _Table:
     """A TOML table with the file and key path for error messages."""
 
-    def __init__(self, data: dict, where: str, file: str):
+    def __init__(self, data: dict[str, Any], where: str, file: str):
         self.data, self.where, self.file = data, where, file
 
     def _err(self, key: str, msg: str) -> ConfigError:
         path = f"{self.where}.{key}" if self.where else key
         return ConfigError(f"{self.file}: {path}: {msg}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default=..., choices=None):
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...,
+            choices: tuple[str, ...] | None = None) -> Any:
+        """The value of ``key`` checked against ``kind`` (and ``choices``); ``default`` if absent."""
         if key not in self.data:
             if default is ...:
                 raise self._err(key, "is required")
@@ -178,23 +175,27 @@ class _Table:
         return value
 
     def table(self, key: str) -> _Table:
+        """The sub-table ``key`` (empty if absent)."""
         value = self.get(key, dict, {})
         return _Table(value, f"{self.where}.{key}" if self.where else key, self.file)
 
-    def path(self, key: str, base: Path, default=...) -> Path | None:
-        raw = self.get(key, str, default)
-        if raw is None:
-            return None
-        p = Path(raw).expanduser()
+    def path(self, key: str, base: Path, default: str | None = None) -> Path:
+        """A path; a relative one resolves against ``base``. Required unless ``default`` is given."""
+        p = Path(self.get(key, str, ... if default is None else default)).expanduser()
         return p if p.is_absolute() else base / p
 
+    def optional_path(self, key: str, base: Path) -> Path | None:
+        """A path as :meth:`path`, or None if absent."""
+        return self.path(key, base) if key in self.data else None
+
     def check_unknown(self, known: set[str]) -> None:
+        """ConfigError naming the first key that is not in ``known``."""
         for key in self.data:
             if key not in known:
                 raise self._err(key, "unknown setting")
 
 
-def _source(t: _Table, base: Path, index: int):
+def _source(t: _Table, base: Path, index: int) -> MaildirSourceSettings | ImapSourceSettings:
     kind = t.get("type", str, choices=("maildir", "imap"))
     name = t.get("name", str, f"{kind}{index + 1}")
     if kind == "maildir":
@@ -213,7 +214,7 @@ def _source(t: _Table, base: Path, index: int):
     if ack == "move" and not move_to:
         raise t._err("move_to", "is required when ack = \"move\"")
     password_env = t.get("password_env", str, None)
-    password_file = t.path("password_file", base, None)
+    password_file = t.optional_path("password_file", base)
     if not password_env and not password_file:
         raise t._err("password_env", "set password_env or password_file (never the password itself)")
     folders = t.get("folders", list, ["INBOX"])
@@ -270,7 +271,7 @@ def _schedule(t: _Table) -> ScheduleSettings:
     return ScheduleSettings(**values)
 
 
-def parse_settings(data: dict, file: str, base: Path) -> Settings:
+def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     """Validate parsed TOML into :class:`Settings`; relative paths resolve against ``base``."""
     root = _Table(data, "", file)
     root.check_unknown({"pool", "database", "sources", "processing", "outbox", "schedule"})
@@ -314,7 +315,7 @@ def parse_settings(data: dict, file: str, base: Path) -> Settings:
             security=security,
             username=s.get("username", str, None),
             password_env=s.get("password_env", str, None),
-            password_file=s.path("password_file", base, None),
+            password_file=s.optional_path("password_file", base),
             timeout_seconds=s.get("timeout_seconds", float, 30.0),
         )
     outbox = OutboxSettings(
@@ -342,7 +343,7 @@ def parse_settings(data: dict, file: str, base: Path) -> Settings:
     )
 
 
-def load_settings(path: str | os.PathLike | None) -> Settings:
+def load_settings(path: str | os.PathLike[str] | None) -> Settings:
     """Read settings from ``path`` or ``$PULJE_INTAKE_CONFIG``; raise ConfigError on any problem."""
     if path is None:
         path = os.environ.get(ENV_CONFIG)

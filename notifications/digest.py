@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications import outbox
-from notifications.render import Sender, build_message, render_pair
+from notifications.render import PoolCalendar, Sender, build_message, one_line, render_pair
 from parsers.danish import date_da, timestamp_da
 from store import casedata as cd
 from store.models import Case, JobState, RawMessage
@@ -36,7 +37,6 @@ from store.words import CaseStatus, MailKind, MessageState, OutboxPurpose, Outco
 log = logging.getLogger(__name__)
 
 JOB_NAME = "digest"
-PURPOSE = OutboxPurpose.DIGEST
 DEFAULT_HOUR = 7.0
 
 
@@ -84,7 +84,6 @@ class DeadlineRow:
     key: str
     label: str
     date: str
-    days_left: int
     when: str
 
 
@@ -137,10 +136,10 @@ def _case_row(case: Case, tz: dt.tzinfo) -> CaseRow:
 def _mail_row(msg: RawMessage, tz: dt.tzinfo, why: str | None) -> MailRow:
     return MailRow(number=msg.id, received=timestamp_da(msg.internaldate, tz),
                    sender=msg.sender or "(ukendt afsender)", subject=msg.subject or "(intet emne)",
-                   why=_short(why or "-", 300))
+                   why=one_line(why or "-", 300))
 
 
-def _reason_da(reason: str | None, words: dict) -> str | None:
+def _reason_da(reason: str | None, words: dict[str, Any]) -> str | None:
     """Routing's English reason in Danish for staff, with the English detail kept in brackets."""
     if not reason:
         return reason
@@ -148,12 +147,6 @@ def _reason_da(reason: str | None, words: dict) -> str | None:
         if reason.startswith(start):
             return danish if reason == start else f"{danish} ({reason})"
     return reason
-
-
-def _short(text: str, n: int) -> str:
-    """One line of at most ``n`` characters (a traceback should not fill the digest)."""
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _days_text(days: int) -> str:
@@ -176,7 +169,7 @@ def record_sent(session: Session, now: dt.datetime, detail: dict[str, Any] | Non
     state.data = dict(detail or {})
 
 
-def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None) -> DigestData:
+def collect(session: Session, pool: PoolCalendar, now: dt.datetime, since: dt.datetime | None) -> DigestData:
     """Read what the digest shows. ``pool`` gives ``name``, ``timezone`` and ``dates``."""
     tz = pool.timezone
     words = labels()
@@ -206,7 +199,7 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None)
     today = now.astimezone(tz).date()
     deadlines = [
         DeadlineRow(key=key, label=words.get("dates", {}).get(key, key), date=date_da(day, weekday=True),
-                    days_left=(day - today).days, when=_days_text((day - today).days))
+                    when=_days_text((day - today).days))
         for key, day in sorted(pool.dates.items(), key=lambda kv: kv[1]) if day >= today
     ]
     return DigestData(
@@ -235,7 +228,7 @@ def render(data: DigestData) -> Digest:
     return Digest(subject=subject, text=text, html=html, data=data)
 
 
-def build(session: Session, pool, now: dt.datetime) -> Digest:
+def build(session: Session, pool: PoolCalendar, now: dt.datetime) -> Digest:
     """The digest as it would be sent now (new cases counted from the last sent digest)."""
     return render(collect(session, pool, now, last_digest_at(session)))
 
@@ -245,7 +238,7 @@ def dedupe_key(day: dt.date, address: str) -> str:
     return f"digest:{day.isoformat()}:{address.strip().lower()}"
 
 
-def send(session: Session, pool, now: dt.datetime, staff: tuple[str, ...] | list[str],
+def send(session: Session, pool: PoolCalendar, now: dt.datetime, staff: Sequence[str],
          sender: Sender, digest: Digest | None = None) -> list[str]:
     """Put the digest in the outbox once per staff address and local day; record the time.
 
@@ -271,7 +264,7 @@ def send(session: Session, pool, now: dt.datetime, staff: tuple[str, ...] | list
         rendered = build_message(sender=sender, to_addr=address, to_name=None, subject=digest.subject,
                                  text=digest.text, html=digest.html, now=now,
                                  auto_submitted="auto-generated")
-        _, new = outbox.enqueue(session, dedupe_key=dedupe_key(day, address), purpose=PURPOSE,
+        _, new = outbox.enqueue(session, dedupe_key=dedupe_key(day, address), purpose=OutboxPurpose.DIGEST,
                                 recipient=address, rendered=rendered, now=now, limits=None)
         if new:
             queued.append(address)
@@ -289,7 +282,7 @@ def due(session: Session, tz: dt.tzinfo, now: dt.datetime, hour_local: float = D
     return last is None or last.astimezone(tz).date() < local.date()
 
 
-def run_scheduled(session: Session, pool, now: dt.datetime, staff, sender: Sender,
+def run_scheduled(session: Session, pool: PoolCalendar, now: dt.datetime, staff: Sequence[str], sender: Sender,
                   hour_local: float = DEFAULT_HOUR) -> list[str] | None:
     """The daily job: send the digest if it is due; None when it was not due (or no staff)."""
     if not due(session, pool.timezone, now, hour_local):

@@ -27,11 +27,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from notifications.smtp import PermanentError, TemporaryError, Unreachable
+from notifications.smtp import PermanentError, Sender, TemporaryError, Unreachable
 from store.db import transaction
 from store.models import Case, OutboxMessage
 from store.words import OutboxState
@@ -91,16 +92,16 @@ def _claim(factory: sessionmaker[Session], pk: int, now: dt.datetime,
     row lock and then finds the condition false; on SQLite writers are serialised.
     """
     with transaction(factory) as s:
-        taken = s.execute(
+        taken = cast(CursorResult[Any], s.execute(  # an UPDATE answers with a cursor result
             update(OutboxMessage)
             .where(OutboxMessage.id == pk, OutboxMessage.state == OutboxState.PENDING,
                    or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
             .values(next_attempt_at=now + dt.timedelta(seconds=settings.lease_seconds))
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
+        ))
+        if taken.rowcount != 1:
             return None  # sent, failed, or claimed by another pass meanwhile
-        row = s.get(OutboxMessage, pk)
+        row = s.get_one(OutboxMessage, pk)
         case_id = s.scalar(select(Case.case_id).where(Case.id == row.case_pk)) if row.case_pk else None
         return row, case_id
 
@@ -108,7 +109,7 @@ def _claim(factory: sessionmaker[Session], pk: int, now: dt.datetime,
 def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings: DrainSettings,
             error: Exception | None, report: DrainReport) -> None:
     with transaction(factory) as s:
-        row = s.get(OutboxMessage, pk)
+        row = s.get_one(OutboxMessage, pk)
         row.attempts += 1
         if error is None:
             row.state, row.sent_at, row.next_attempt_at, row.last_error = OutboxState.SENT, now, None, None
@@ -123,13 +124,14 @@ def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings:
             log.warning("outbox %s to %s failed after %d attempt(s): %s",
                         row.id, row.recipient, row.attempts, error)
             return
-        row.next_attempt_at = now + backoff(row.attempts, settings)
+        next_attempt = now + backoff(row.attempts, settings)
+        row.next_attempt_at = next_attempt
         report.retrying += 1
         log.info("outbox %s to %s: %s; next try at %s", row.id, row.recipient, error,
-                 row.next_attempt_at.isoformat())
+                 next_attempt.isoformat())
 
 
-def drain(factory: sessionmaker[Session], sender, now: Callable[[], dt.datetime],
+def drain(factory: sessionmaker[Session], sender: Sender, now: Callable[[], dt.datetime],
           settings: DrainSettings) -> DrainReport:
     """Send every due pending row once; return what happened. Safe to run in several workers."""
     report = DrainReport()

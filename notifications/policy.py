@@ -125,6 +125,7 @@ def receipt_decision(
     why = automated_reason(headers, content_type) or recipient_reason(recipient, own_addresses)
     if why:
         return Decision(SKIP, why)
+    assert recipient is not None  # recipient_reason gives a reason for a missing address
     age = now - arrived_at
     if age > dt.timedelta(hours=max_age_hours):
         hours = age.total_seconds() / 3600

@@ -30,7 +30,6 @@ from store.words import OutboxPurpose, OutboxState
 
 log = logging.getLogger(__name__)
 
-PURPOSE = OutboxPurpose.RECEIPT
 
 
 @dataclass(frozen=True)
@@ -191,7 +190,7 @@ def queue_receipt(session: Session, case: Case, submission: Submission | None,
         auto_submitted="auto-replied", in_reply_to=incoming.message_id, references=refs,
     )
     row, _ = outbox.enqueue(
-        session, dedupe_key=key, purpose=PURPOSE, recipient=recipient, rendered=rendered,
+        session, dedupe_key=key, purpose=OutboxPurpose.RECEIPT, recipient=recipient, rendered=rendered,
         now=now, limits=setup.limits, case_pk=case.id, message_pk=incoming.message_pk,
     )
     if row.state == OutboxState.SUPPRESSED:

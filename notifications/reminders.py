@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from notifications import outbox, policy
 from notifications.receipts import ReceiptSetup, pool_dates, problem_lines
-from notifications.render import build_message, environment
+from notifications.render import Rendered, build_message, environment
 from parsers.danish import date_da, kroner
 from store import casedata as cd
 from store.models import Case, JobState
@@ -36,7 +36,6 @@ from store.words import CaseStatus, MailKind, OutboxPurpose
 
 log = logging.getLogger(__name__)
 
-PURPOSE = OutboxPurpose.REMINDER
 JOB_NAME = "reminders"
 APPLIES_TO = ("application_with_problems", "granted_without_report")
 
@@ -61,7 +60,7 @@ class Planned:
     state: str  # pending | skipped: why | deferred: why | would send
 
 
-def window(rule: Rule, dates: dict[str, dt.date], tz) -> tuple[dt.datetime, dt.datetime | None]:
+def window(rule: Rule, dates: dict[str, dt.date], tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime | None]:
     """(from, until) in which ``rule`` is due; until is None for reminders on or after the deadline."""
     deadline = dates[rule.deadline]
     start = dt.datetime.combine(deadline + dt.timedelta(days=rule.days), dt.time(0, 0), tzinfo=tz)
@@ -70,7 +69,7 @@ def window(rule: Rule, dates: dict[str, dt.date], tz) -> tuple[dt.datetime, dt.d
     return start, None
 
 
-def is_due(rule: Rule, dates: dict[str, dt.date], tz, now: dt.datetime) -> bool:
+def is_due(rule: Rule, dates: dict[str, dt.date], tz: dt.tzinfo, now: dt.datetime) -> bool:
     """True while ``rule`` may be sent at ``now`` (pure)."""
     start, until = window(rule, dates, tz)
     return now >= start and (until is None or now < until)
@@ -96,8 +95,11 @@ def cases_for(session: Session, applies_to: str) -> list[Case]:
     return list(session.scalars(q.order_by(Case.id)))
 
 
-def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetup, now: dt.datetime):
-    """The finished reminder mail for ``case`` from ``config/templates/reminder-<id>.(txt|html).j2``."""
+def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetup, now: dt.datetime
+                    ) -> Rendered:
+    """The finished reminder mail for ``case`` from ``config/templates/reminder-<id>.(txt|html).j2``.
+
+    Only for a case with a sender address (``run`` skips the others first)."""
     problems = problem_lines(cd.current_submission(case))
     context = {
         "case_id": case.case_id,
@@ -118,7 +120,7 @@ def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetu
     subject = f"[{case.case_id}] {getattr(text_module, 'subject', 'Påmindelse')}"
     first = cd.message_ids(session, case)[:1]  # the mail that opened the case
     return build_message(
-        sender=setup.sender, to_addr=case.sender, to_name=case.sender_name, subject=subject,
+        sender=setup.sender, to_addr=case.sender or "", to_name=case.sender_name, subject=subject,
         text=str(text_module), html=html, now=now, auto_submitted="auto-generated",
         references=first,
     )
@@ -151,7 +153,7 @@ def run(session: Session, rules: Iterable[Rule], setup: ReceiptSetup, now: dt.da
                 continue
             rendered = render_reminder(session, case, rule, setup, now)
             row, _ = outbox.enqueue(
-                session, dedupe_key=key, purpose=f"{PURPOSE}-{rule.id}", recipient=recipient,
+                session, dedupe_key=key, purpose=f"{OutboxPurpose.REMINDER}-{rule.id}", recipient=recipient,
                 rendered=rendered, now=now, limits=setup.limits, case_pk=case.id,
             )
             log.info("reminder %s for %s → %s (%s)", rule.id, case.case_id, recipient, row.state)

@@ -17,12 +17,28 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import jinja2
 
 from parsers.danish import date_da, kroner, number_da
+
+
+class PoolCalendar(Protocol):
+    """The pool's name, time zone and dates: what the digest needs (a PoolFacts or the pool itself)."""
+
+    @property
+    def name(self) -> str:
+        """The pool's name."""
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The zone the pool's dates and times are in."""
+
+    @property
+    def dates(self) -> dict[str, dt.date]:
+        """The pool's dates by key (``application_deadline`` ...)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,12 @@ def labels() -> dict[str, Any]:
     """Danish names for form fields, attachment roles and file types (``config/templates/labels.da.toml``)."""
     text = resources.files("config").joinpath("templates", "labels.da.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
+
+
+def one_line(text: str | None, n: int) -> str:
+    """``text`` on one line of at most ``n`` characters, cut with "…" (a traceback must not fill a view)."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def template_exists(name: str) -> bool:

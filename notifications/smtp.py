@@ -16,6 +16,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from store.models import OutboxMessage
 
@@ -67,6 +68,16 @@ def _classify(code: int, text: bytes | str) -> DeliveryError:
     return TemporaryError(f"unexpected answer {_answer(code, text)}")
 
 
+class Sender(Protocol):
+    """What the drainer needs of a way to deliver mail."""
+
+    def send(self, row: OutboxMessage, case_id: str | None = None) -> None:
+        """Deliver one mail, or raise Unreachable, TemporaryError or PermanentError."""
+
+    def close(self) -> None:
+        """Release what the sender holds."""
+
+
 class SmtpSender:
     """Sends stored mails over one SMTP connection, opened on first use and reopened after a drop."""
 
@@ -76,6 +87,7 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
+        conn: smtplib.SMTP
         try:
             if cfg.security == "tls":
                 conn = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds,
@@ -154,11 +166,6 @@ class FileSender:
     def path_for(self, row: OutboxMessage, case_id: str | None) -> Path:
         """Where a row's file goes."""
         return self.directory / f"{case_id or 'no-case'}-{row.purpose}-{row.id}.eml"
-
-    def check(self) -> str:
-        """Connect (TLS, login as configured) and hang up; raise Unreachable or LoginRefused."""
-        self._connect().quit()
-        return f"{self.config.host}:{self.config.port} answers"
 
     def send(self, row: OutboxMessage, case_id: str | None = None) -> None:
         """Write the mail's bytes atomically (temporary file, then rename)."""

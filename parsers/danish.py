@@ -135,13 +135,20 @@ def parse_number(value: str) -> Decimal:
     return number / 100 if percent else number
 
 
-def parse_money(value: str) -> Decimal:
-    """An amount in kroner with at most two decimals (``1.012.497,75``, ``500 000 kr.``)."""
+def parse_non_negative(value: str, *, percent_error: str, negative_error: str) -> Decimal:
+    """A Danish number with no ``%`` sign and not below zero; else NormalizeError with the given text."""
     number, percent = parse_number_and_percent(value)
     if percent:
-        raise NormalizeError("an amount is not a percentage")
+        raise NormalizeError(percent_error)
     if number < 0:
-        raise NormalizeError("a negative amount")
+        raise NormalizeError(negative_error)
+    return number
+
+
+def parse_money(value: str) -> Decimal:
+    """An amount in kroner with at most two decimals (``1.012.497,75``, ``500 000 kr.``)."""
+    number = parse_non_negative(value, percent_error="an amount is not a percentage",
+                                negative_error="a negative amount")
     if number != number.quantize(CENT, rounding=ROUND_HALF_UP):
         raise NormalizeError("an amount has at most two decimals")
     return number.quantize(CENT)
@@ -216,7 +223,7 @@ def parse_date(value: str) -> dt.date:
 
 
 def _group(digits: str) -> str:
-    groups = []
+    groups: list[str] = []
     while len(digits) > 3:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]
@@ -279,11 +286,13 @@ def date_da(value: dt.date | str | None, weekday: bool = False) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             return value
-    text = f"{value.day}. {MONTHS[value.month - 1]} {value.year}"
-    return f"{WEEKDAYS[value.weekday()]} {text}" if weekday else text
+    else:
+        day = value
+    text = f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
+    return f"{WEEKDAYS[day.weekday()]} {text}" if weekday else text
 
 
 def clock_da(value: dt.datetime | dt.time) -> str:

@@ -38,14 +38,11 @@ class ParsedMail:
     """What the rest of intake needs to know about one e-mail."""
 
     subject: str
-    raw_subject: str | None
     from_addr: str | None
     from_name: str | None
-    to: list[str]
     message_id: str | None
     in_reply_to: list[str]
     references: list[str]
-    date_header: str | None
     content_type: str
     headers: dict[str, list[str]]
     text: str
@@ -128,9 +125,10 @@ def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]
         filename = part.get_filename()
         disposition = (part.get("Content-Disposition") or "").lower()
         try:
-            payload = part.get_payload(decode=True) or b""
+            decoded = part.get_payload(decode=True)  # bytes (or None) for a part that is not multipart
         except (ValueError, TypeError, AssertionError):
-            payload = b""
+            decoded = None
+        payload = decoded if isinstance(decoded, bytes) else b""
         if filename or disposition.startswith("attachment"):
             attachments.append(ParsedAttachment(decode_words(filename) or None, ctype, payload))
         elif ctype == "text/html":
@@ -143,7 +141,7 @@ def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]
     return attachments, "\n".join(text), "\n".join(html)
 
 
-def _mailparser_attachments(mp) -> list[ParsedAttachment]:
+def _mailparser_attachments(mp: mailparser.MailParser) -> list[ParsedAttachment]:
     out = []
     for att in mp.attachments:
         payload = att.get("payload") or ""
@@ -168,7 +166,6 @@ def parse_mail(raw: bytes) -> ParsedMail:
     raw_subject = _raw_get(msg, "Subject")
     subject = " ".join(decode_words(raw_subject).split()) if raw_subject is not None else ""
     from_name, from_addr = _address(_raw_get(msg, "From"))
-    to = [a.lower() for _, a in email.utils.getaddresses([decode_words(v) for v in _raw_all(msg, "To")]) if a]
     try:
         mp = mailparser.MailParser(msg)  # reuse our parse: the stdlib parse is the costly part
         attachments = _mailparser_attachments(mp)
@@ -180,14 +177,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
     message_ids = _msgids(_raw_get(msg, "Message-ID"))
     return ParsedMail(
         subject=subject,
-        raw_subject=raw_subject,
         from_addr=from_addr,
         from_name=from_name,
-        to=to,
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=_msgids(_raw_get(msg, "In-Reply-To")),
         references=_msgids(" ".join(_raw_all(msg, "References"))),
-        date_header=_raw_get(msg, "Date"),
         content_type=msg.get_content_type(),
         headers=headers,
         text=text,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal
 
 from parsers.danish import (
@@ -39,6 +40,7 @@ from parsers.danish import (
     municipality_name,
     parse_date,
     parse_money,
+    parse_non_negative,
     parse_number_and_percent,
 )
 
@@ -92,11 +94,8 @@ def money(value: str) -> str:
 
 def decimal(value: str) -> str:
     """A non-negative decimal number as a plain string (``"1.5"``, ``"950.50"``)."""
-    number, percent = parse_number_and_percent(value)
-    if percent:
-        raise NormalizeError("a number, not a percentage")
-    if number < 0:
-        raise NormalizeError("a negative number")
+    number = parse_non_negative(value, percent_error="a number, not a percentage",
+                                negative_error="a negative number")
     return format(number, "f")
 
 
@@ -117,7 +116,15 @@ def share(value: str) -> Decimal:
         raise NormalizeError("a share above 1 without a % sign is ambiguous")
     if number < 0:
         raise NormalizeError("a negative share")
-    return number.quantize(Decimal("0.01")) if number.as_tuple().exponent >= -2 else number.normalize()
+    return share_places(number)
+
+
+def share_places(number: Decimal) -> Decimal:
+    """A share with two decimals (``0.75``), or every decimal it has when it has more (``0.125``)."""
+    exponent = number.as_tuple().exponent  # an int for every finite number
+    if isinstance(exponent, int) and exponent >= -2:
+        return number.quantize(Decimal("0.01"))
+    return number.normalize()
 
 
 # --- phone, e-mail ----------------------------------------------------------
@@ -193,7 +200,7 @@ def text(value: str) -> str:
     return v
 
 
-_BY_TYPE = {
+_BY_TYPE: dict[str, Callable[[str], str | int]] = {
     "text": text, "cvr": cvr, "email": email, "phone": phone, "municipality": municipality,
     "decimal": decimal, "integer": integer, "money": money, "date": date, "choice": hire_type,
 }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,7 +106,7 @@ def store_raw(session: Session, f: Fetched, now: dt.datetime) -> tuple[RawMessag
                 session.add(existing)
             created = True
         except IntegrityError:  # another worker stored the same bytes just now
-            existing = session.scalar(select(RawMessage).where(RawMessage.sha256 == sha))
+            existing = session.scalars(select(RawMessage).where(RawMessage.sha256 == sha)).one()
     session.add(MessageLocation(
         message=existing, account=f.account, folder=f.folder, uidvalidity=f.uidvalidity,
         uid=f.uid, seen_at=now,
@@ -115,14 +115,16 @@ def store_raw(session: Session, f: Fetched, now: dt.datetime) -> tuple[RawMessag
     return existing, created
 
 
+def _in_folder(account: str, folder: str, uidvalidity: int) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for the locations in one folder of one UIDVALIDITY."""
+    return (MessageLocation.account == account, MessageLocation.folder == folder,
+            MessageLocation.uidvalidity == uidvalidity)
+
+
 def known_uids(session: Session, account: str, folder: str, uidvalidity: int) -> set[str]:
     """UIDs already stored for a folder (for sources without ordered UIDs, such as Maildir)."""
     return set(session.scalars(
-        select(MessageLocation.uid).where(
-            MessageLocation.account == account,
-            MessageLocation.folder == folder,
-            MessageLocation.uidvalidity == uidvalidity,
-        )
+        select(MessageLocation.uid).where(*_in_folder(account, folder, uidvalidity))
     ))
 
 
@@ -130,10 +132,7 @@ def unacked_uids(session: Session, account: str, folder: str, uidvalidity: int) 
     """UIDs stored but not yet acknowledged on the server (a crash came in between)."""
     return list(session.scalars(
         select(MessageLocation.uid).where(
-            MessageLocation.account == account,
-            MessageLocation.folder == folder,
-            MessageLocation.uidvalidity == uidvalidity,
-            MessageLocation.acked_at.is_(None),
+            *_in_folder(account, folder, uidvalidity), MessageLocation.acked_at.is_(None),
         ).order_by(MessageLocation.id)
     ))
 
@@ -143,10 +142,7 @@ def mark_acked(session: Session, account: str, folder: str, uidvalidity: int,
     """Record that the server has acknowledged these UIDs."""
     for loc in session.scalars(
         select(MessageLocation).where(
-            MessageLocation.account == account,
-            MessageLocation.folder == folder,
-            MessageLocation.uidvalidity == uidvalidity,
-            MessageLocation.uid.in_(uids),
+            *_in_folder(account, folder, uidvalidity), MessageLocation.uid.in_(uids),
         )
     ):
         loc.acked_at = now
@@ -178,9 +174,9 @@ def next_case_id(session: Session, prefix: str, year: int) -> str:
                 seq = CaseSequence(prefix=key, last=0)
                 session.add(seq)
         except IntegrityError:
-            seq = session.scalar(
+            seq = session.scalars(
                 select(CaseSequence).where(CaseSequence.prefix == key).with_for_update()
-            )
+            ).one()
     seq.last += 1
     return f"{key}-{seq.last:04d}"
 
@@ -242,8 +238,3 @@ def add_event(session: Session, case: Case, kind: str, detail: str, now: dt.date
                           message_pk=message.id if message is not None else None))
 
 
-def count_by_state(session: Session) -> dict[str, int]:
-    """How many raw messages are in each state."""
-    return dict(session.execute(
-        select(RawMessage.state, func.count()).group_by(RawMessage.state)
-    ).all())

@@ -8,6 +8,7 @@ message is quarantined for a person. Nothing here talks to a mail server.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import traceback
@@ -26,7 +27,7 @@ from intake.cases.matching import (
 from intake.extraction import Extraction, extract
 from intake.pool import Pool
 from intake.settings import Settings
-from parsers.mime import ParsedMail, parse_mail
+from parsers.mime import ParsedAttachment, ParsedMail, parse_mail
 from store import repository as repo
 from store.casedata import current_submission
 from store.db import transaction
@@ -64,7 +65,7 @@ class Context:
     settings: Settings
     pool: Pool
     factory: sessionmaker[Session]
-    now: Callable
+    now: Callable[[], dt.datetime]
     hooks: list[Callable[[Session, CaseChange], None]] = field(default_factory=list)
 
     @property
@@ -75,11 +76,11 @@ class Context:
         )
 
 
-def process_pending(ctx: Context, limit: int | None = None) -> Counter:
+def process_pending(ctx: Context, limit: int | None = None) -> Counter[str]:
     """Process every stored (or retryable failed) message; return counts by result."""
     with ctx.factory() as s:
         ids = repo.pending_message_ids(s, ctx.settings.processing.max_attempts, limit)
-    results: Counter = Counter()
+    results: Counter[str] = Counter()
     for pk in ids:
         results[process_one(ctx, pk)] += 1
     return results
@@ -98,7 +99,7 @@ def process_one(ctx: Context, pk: int) -> str:
         log.warning("message %s failed: %s", pk, error)
         log.debug("message %s traceback:\n%s", pk, traceback.format_exc())
         with transaction(ctx.factory) as s:
-            msg = s.get(RawMessage, pk)
+            msg = s.get_one(RawMessage, pk)
             msg.attempts += 1
             msg.last_error = error[:4000]
             if msg.attempts >= ctx.settings.processing.max_attempts:
@@ -128,7 +129,8 @@ def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
     tags = routing.case_tags(mail.subject, ctx.pool)
     known = repo.cases_for_references(s, [*mail.in_reply_to, *mail.references], tags)
     route = routing.route(mail, ctx.pool, own_addresses=ctx.own_addresses, known=known)
-    outcome, reason = route.outcome, route.reason
+    outcome: str = route.outcome
+    reason = route.reason
     if route.outcome == Outcome.CASE:
         outcome, reason = _record_case(s, ctx, msg, mail, route)
     elif route.outcome == Outcome.FOLLOWUP:
@@ -136,16 +138,14 @@ def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
     return _finish(msg, ctx, outcome, reason)
 
 
-def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, route) -> tuple[str, str]:
+def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
+                 route: routing.Route) -> tuple[str, str]:
     """Make, extend or refresh the case a routed mail belongs to; (outcome, reason)."""
     existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
     if existing is not None:  # reprocessing: refresh what this mail says, keep the case
-        case = existing.case
-        extraction = _extract_for(s, ctx, case, mail, msg, existing)
-        _fill_submission(s, existing, extraction)
-        _update_case(case, ctx)
-        repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
+        _read_again(s, ctx, existing.case, mail, msg, existing)
         return route.outcome, route.reason
+    assert route.kind is not None  # a route to a case always names the kind of mail
     extraction = extract(mail, route.kind, ctx, msg.internaldate)
     parent = None
     if route.kind == MailKind.REPORT:
@@ -192,16 +192,16 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, ro
     return route.outcome, route.reason
 
 
-def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, route) -> None:
+def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
+                     route: routing.Route) -> None:
     """A reply that joins its case; with attachments it is a new submission of that case."""
-    case = repo.get_case(s, route.case_id)
+    case = repo.get_case(s, route.case_id or "")
+    if case is None:  # routing only follows up on cases the pipeline found
+        raise LookupError(f"case {route.case_id} of a follow-up does not exist")
     msg.case = case
     existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
     if existing is not None:
-        extraction = _extract_for(s, ctx, case, mail, msg, existing)
-        _fill_submission(s, existing, extraction)
-        _update_case(case, ctx)
-        repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
+        _read_again(s, ctx, case, mail, msg, existing)
         return
     if mail.attachments and case.kind in (MailKind.APPLICATION, MailKind.REPORT) and case.status not in DECIDED:
         extraction = _extract_for(s, ctx, case, mail, msg, None)
@@ -212,8 +212,17 @@ def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail
     _notify(s, ctx, CaseChange(CaseEventKind.FOLLOWUP, case, msg, mail, route))
 
 
+def _read_again(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: RawMessage,
+                existing: Submission) -> None:
+    """Reprocessing: the mail's submission is read again in place; the case follows it."""
+    extraction = _extract_for(s, ctx, case, mail, msg, existing)
+    _fill_submission(s, existing, extraction)
+    _update_case(case, ctx)
+    repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
+
+
 def _add_submission(s: Session, ctx: Context, case: Case, msg: RawMessage, mail: ParsedMail,
-                    route, extraction: Extraction, event: CaseEventKind, detail: str) -> None:
+                    route: routing.Route, extraction: Extraction, event: CaseEventKind, detail: str) -> None:
     """A newer submission of an existing case: it becomes current, the older ones history."""
     now = ctx.now()
     for old in case.submissions:
@@ -255,9 +264,10 @@ def _extract_for(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: Ra
     return extract(combined, case.kind, ctx, msg.internaldate)
 
 
-def _attachments_by_sha(s: Session, case: Case, this: Submission | None, wanted: set[str]) -> list:
+def _attachments_by_sha(s: Session, case: Case, this: Submission | None,
+                        wanted: set[str]) -> list[ParsedAttachment]:
     """The bytes of earlier attachments, found in the case's earlier mails (newest first)."""
-    found = {}
+    found: dict[str, ParsedAttachment] = {}
     for sub in reversed([x for x in case.submissions if this is None or x.id < this.id]):
         if not wanted - found.keys():
             break
@@ -325,7 +335,7 @@ def _notify(s: Session, ctx: Context, change: CaseChange) -> None:
         hook(s, change)
 
 
-def reset_for_reprocess(s: Session, messages: list[RawMessage]) -> None:
+def reset_for_reprocess(messages: list[RawMessage]) -> None:
     """Put messages back to ``stored`` so the pure steps run on them again."""
     for msg in messages:
         msg.state = MessageState.STORED

@@ -13,7 +13,7 @@ from store.db import transaction
 from store.models import RawMessage
 
 
-def reprocess(ctx: Context, ids: list[str]) -> Counter:
+def reprocess(ctx: Context, ids: list[str]) -> Counter[str]:
     """Reset the named messages (message numbers or case ids; none = all) and process them."""
     with transaction(ctx.factory) as s:
         if not ids:
@@ -31,5 +31,5 @@ def reprocess(ctx: Context, ids: list[str]) -> Counter:
                     if case is None:
                         raise ConfigError(f"no case {ident}")
                     messages.extend(case.messages)
-        reset_for_reprocess(s, messages)
+        reset_for_reprocess(messages)
     return process_pending(ctx)

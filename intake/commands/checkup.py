@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
-from intake.settings import ImapSourceSettings, MaildirSourceSettings, load_settings
+from intake.settings import ImapSourceSettings, MaildirSourceSettings, Settings, load_settings
 
 
 def _line(ok: str, what: str, detail: str) -> None:
     print(f"[{ok:^4}] {what}: {detail}")
 
 
-def check_smtp(settings) -> str:
+def check_smtp(settings: Settings) -> str:
     """Connect as the outbox would (TLS, login); ConfigError if the login is refused, else TemporaryFailure."""
-    from intake.outbox import make_sender
+    from intake.outbox import smtp_sender
     from notifications.smtp import LoginRefused, Unreachable
 
+    sender = smtp_sender(settings)
+    if sender is None:
+        raise ConfigError('the outbox does not send over SMTP ([outbox] mode = "smtp" and [outbox.smtp])')
     try:
-        return make_sender(settings).check()
+        return sender.check()
     except LoginRefused as exc:
         raise ConfigError(str(exc)) from None
     except Unreachable as exc:
         raise TemporaryFailure(str(exc)) from None
 
 
-def run_checks(config_path) -> int:
+def run_checks(config_path: str | None) -> int:
     """Run every check, print one line each and a verdict; return 0, 1 or 75."""
     worst = 0
 

@@ -6,9 +6,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
 from intake.settings import load_settings
+
+if TYPE_CHECKING:  # the wiring is imported by the commands that need it
+    from intake.app import App
 
 
 def _setup_logging(verbose: int) -> None:
@@ -17,13 +22,13 @@ def _setup_logging(verbose: int) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _app(args):
+def _app(args: argparse.Namespace) -> App:
     from intake.app import build_app
 
     return build_app(load_settings(args.config))
 
 
-def cmd_poll(args) -> int:
+def cmd_poll(args: argparse.Namespace) -> int:
     """One fetch pass over every source, then process what is stored."""
     from intake.service import poll_once
 
@@ -33,7 +38,7 @@ def cmd_poll(args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT."""
     from intake.service import Service
 
@@ -41,7 +46,7 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_cases_list(args) -> int:
+def cmd_cases_list(args: argparse.Namespace) -> int:
     """List cases, newest last, and a line about mail that made no case."""
     from intake.commands import views
 
@@ -56,7 +61,7 @@ def cmd_cases_list(args) -> int:
     return 0
 
 
-def cmd_cases_show(args) -> int:
+def cmd_cases_show(args: argparse.Namespace) -> int:
     """Everything about one case."""
     from intake.commands import views
     from store import repository as repo
@@ -70,7 +75,7 @@ def cmd_cases_show(args) -> int:
     return 0
 
 
-def cmd_reprocess(args) -> int:
+def cmd_reprocess(args: argparse.Namespace) -> int:
     """Run the pure steps again on stored mail (all, or given message/case ids)."""
     from intake.cases.reprocess import reprocess
 
@@ -80,7 +85,7 @@ def cmd_reprocess(args) -> int:
     return 0
 
 
-def cmd_db_upgrade(args) -> int:
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Bring the database schema to the newest revision."""
     from intake.app import build_app
     from store import db
@@ -90,22 +95,21 @@ def cmd_db_upgrade(args) -> int:
     return 0
 
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     """Check settings, database, IMAP logins and SMTP; print a verdict."""
     from intake.commands.checkup import run_checks
 
     return run_checks(args.config)
 
 
-def cmd_demo(args) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     """A complete run on generated sample mail in a temporary folder."""
     from intake.commands.demo import run_demo
 
     return run_demo(args.dir)
 
 
-# --- notifications: reminders -------------------------------------------------
-def cmd_remind(args) -> int:
+def cmd_remind(args: argparse.Namespace) -> int:
     """Queue the reminders due now and send them; with --dry-run only list them."""
     from intake.outbox import drain_outbox, remind
 
@@ -119,14 +123,13 @@ def cmd_remind(args) -> int:
     return 0
 
 
-def _add_notify_commands(sub) -> None:
+def _add_notify_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rm = sub.add_parser("remind", help="queue and send the reminders due now")
     rm.add_argument("--dry-run", action="store_true", help="list what would be sent, write nothing")
     rm.set_defaults(func=cmd_remind)
-# --- end notifications ---------------------------------------------------------
 
 
-def cmd_templates(args) -> int:
+def cmd_templates(args: argparse.Namespace) -> int:
     """Write the official application form (PDF) and budget template (XLSX)."""
     from pathlib import Path
 
@@ -175,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check", help="check settings, database and servers").set_defaults(func=cmd_check)
 
-    # --- staff: digest, committee export, decisions (implemented in intake/staff.py) ---
-    def staff():  # imported when a staff command runs, not for every command
+    # staff: digest, committee export, decisions (intake/commands/staff.py)
+    def staff() -> ModuleType:  # imported when a staff command runs, not for every command
         from intake.commands import staff as module
 
         return module
@@ -194,7 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
     di = dcs.add_parser("import", help="read decisions from the filled-in committee spreadsheet")
     di.add_argument("file", metavar="FILE")
     di.set_defaults(func=lambda a: staff().decisions_import_command(_app(a), a.file))
-    # --- end staff ---
 
     demo = sub.add_parser("demo", help="a complete run on generated sample mail")
     demo.add_argument("--dir", help="work folder (default: a new temporary folder)")
@@ -212,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except TemporaryFailure as exc:
         print(f"pulje-intake: temporary failure: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -223,5 +226,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":
     sys.exit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import cast
 
 from intake.documents.samples import demo_mail, demo_report_mail, write_maildir
 from store.words import CaseStatus
@@ -30,12 +31,13 @@ max_receipt_age_hours = 1000000
 def _fill_decisions(sheet: Path, decisions: dict[str, tuple[str, str | None]]) -> None:
     """Type the committee's decisions into the exported sheet, as staff would."""
     from openpyxl import load_workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = load_workbook(sheet)
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # the export's one sheet
     header = {str(c.value).strip().lower(): c.column for c in ws[1] if c.value}
     for row in range(2, ws.max_row + 1):
-        case_id = ws.cell(row=row, column=header["sags-id"]).value
+        case_id = str(ws.cell(row=row, column=header["sags-id"]).value)
         if case_id in decisions:
             decision, amount = decisions[case_id]
             ws.cell(row=row, column=header["beslutning"], value=decision)

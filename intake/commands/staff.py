@@ -1,7 +1,7 @@
 """Glue for what staff read and return: the digest, the exports, committee decisions.
 
-The work is done in ``notifications/`` (digest, export, decisions); this module
-only wires it to the settings, the database and the command line.
+The work is done in ``notifications/digest.py`` and ``intake/committee/`` (export,
+decisions); this module only wires it to the settings, the database and the command line.
 """
 
 from __future__ import annotations

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.pool import Pool
+from notifications.render import one_line
 from store.casedata import current_submission
 from store.models import Case, RawMessage
 from store.words import MessageState, Outcome
@@ -29,11 +31,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def _short(text: str | None, n: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def cases_table(s: Session, pool: Pool, kind: str | None = None, status: str | None = None) -> str:
     """One line per case."""
     q = select(Case).order_by(Case.id)
@@ -50,8 +47,8 @@ def cases_table(s: Session, pool: Pool, kind: str | None = None, status: str | N
         problems = len(current.problems) if current else 0
         attachments = len(current.attachments) if current else 0
         rows.append([
-            c.case_id, c.kind, c.status, local(c.received_at, pool), _short(c.sender, 34),
-            _short(c.org_name, 30) or "-", str(attachments), str(problems),
+            c.case_id, c.kind, c.status, local(c.received_at, pool), one_line(c.sender, 34),
+            one_line(c.org_name, 30) or "-", str(attachments), str(problems),
         ])
     return _table(["case", "kind", "status", "received", "sender", "organisation", "files", "problems"], rows)
 
@@ -79,13 +76,13 @@ def messages_table(s: Session, pool: Pool) -> str:
     ))
     if not msgs:
         return "no mail outside cases"
-    rows = [[str(m.id), m.outcome if m.state == MessageState.PROCESSED else m.state,
-             local(m.internaldate, pool), _short(m.sender, 30), _short(m.subject, 40),
-             _short(m.reason or m.last_error, 60)] for m in msgs]
+    rows = [[str(m.id), (m.outcome or "-") if m.state == MessageState.PROCESSED else m.state,
+             local(m.internaldate, pool), one_line(m.sender, 30), one_line(m.subject, 40),
+             one_line(m.reason or m.last_error, 60)] for m in msgs]
     return _table(["msg", "where", "received", "sender", "subject", "reason"], rows)
 
 
-def _value(v) -> str:
+def _value(v: Any) -> str:
     if isinstance(v, dict) and "value" in v:
         src = v.get("source")
         return f"{v['value']}" + (f"   [{src}]" if src else "")
@@ -102,12 +99,12 @@ def _outbox_lines(s: Session, case: Case, pool: Pool) -> list[str]:
     out = ["", "Mail to the sender:"]
     for r in rows:
         when = local(r.sent_at or r.created_at, pool)
-        note = f"  ({_short(r.last_error, 80)})" if r.last_error else ""
+        note = f"  ({one_line(r.last_error, 80)})" if r.last_error else ""
         out.append(f"  {when}  {r.purpose} to {r.recipient}: {r.state}, {r.attempts} attempt(s){note}")
     return out
 
 
-def _budget_lines(budget: dict) -> list[str]:
+def _budget_lines(budget: dict[str, Any]) -> list[str]:
     """The budget as a small table, then where each of its numbers came from."""
     out = ["  budget:"]
     lines = budget.get("lines") or []

@@ -12,9 +12,11 @@ import datetime as dt
 import io
 import unicodedata
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
@@ -25,10 +27,6 @@ from store import casedata as cd
 from store import repository as repo
 from store.models import Case, CaseEvent
 from store.words import DECIDED, CaseEventKind, CaseStatus, MailKind
-
-GRANTED = CaseStatus.GRANTED
-REJECTED = CaseStatus.REJECTED
-DECISIONS = DECIDED
 
 
 @dataclass(frozen=True)
@@ -58,8 +56,8 @@ class ImportResult:
 
     def summary(self) -> str:
         """A Danish line for staff about what was registered."""
-        granted = sum(1 for d in self.decisions if d.decision == GRANTED)
-        rejected = sum(1 for d in self.decisions if d.decision == REJECTED)
+        granted = sum(1 for d in self.decisions if d.decision == CaseStatus.GRANTED)
+        rejected = sum(1 for d in self.decisions if d.decision == CaseStatus.REJECTED)
         return (f"{len(self.changed)} sag(er) opdateret ({granted} bevilget, {rejected} afslag i arket), "
                 f"{len(self.unchanged)} uændret, {self.skipped_rows} række(r) uden beslutning sprunget over")
 
@@ -133,7 +131,7 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
     c_id, c_dec, c_amt = (index[_norm(h)] for h in (CASE_ID_HEADER, DECISION_HEADER, GRANTED_HEADER))
     seen: dict[str, int] = {}
     for rownum, values in enumerate(rows, start=2):
-        def cell(i: int, values=values):
+        def cell(i: int, values: Sequence[Any] = values) -> Any:
             return values[i] if i < len(values) else None
 
         decision_text = _norm(cell(c_dec))
@@ -145,15 +143,15 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
         if not decision_text:
             if isinstance(amount, Decimal):
                 result.errors.append(_err(rownum, GRANTED_HEADER,
-                                          f'beløb uden beslutning: skriv "{GRANTED}" i "{DECISION_HEADER}" '
+                                          f'beløb uden beslutning: skriv "{CaseStatus.GRANTED}" i "{DECISION_HEADER}" '
                                           "eller slet beløbet"))
             else:
                 result.skipped_rows += 1
             continue
         errors_before = len(result.errors)
-        if decision_text not in DECISIONS:
+        if decision_text not in DECIDED:
             result.errors.append(_err(rownum, DECISION_HEADER,
-                                      f'«{cell(c_dec)}» er ikke en beslutning; skriv "{GRANTED}" eller "{REJECTED}"'))
+                                      f'«{cell(c_dec)}» er ikke en beslutning; skriv "{CaseStatus.GRANTED}" eller "{CaseStatus.REJECTED}"'))
         case = None
         if not case_text:
             result.errors.append(_err(rownum, CASE_ID_HEADER, "sags-id mangler"))
@@ -171,7 +169,7 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
                 seen.setdefault(case.case_id, rownum)
         if isinstance(amount, str):
             result.errors.append(_err(rownum, GRANTED_HEADER, amount))
-        elif decision_text == GRANTED:
+        elif decision_text == CaseStatus.GRANTED:
             if amount is None:
                 result.errors.append(_err(rownum, GRANTED_HEADER, "et bevilget beløb skal udfyldes"))
             elif amount <= 0:
@@ -179,12 +177,12 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
             elif case is not None and (requested := _requested(case)) is not None and amount > requested:
                 result.errors.append(_err(rownum, GRANTED_HEADER,
                                           f"{kroner(amount)} er mere end det ansøgte {kroner(requested)}"))
-        elif decision_text == REJECTED and amount:
+        elif decision_text == CaseStatus.REJECTED and amount:
             result.errors.append(_err(rownum, GRANTED_HEADER,
                                       "et afslag har intet bevilget beløb; slet beløbet"))
         if len(result.errors) == errors_before and case is not None:
-            result.decisions.append(Decision(rownum, case.case_id, decision_text,
-                                             amount if decision_text == GRANTED else None))
+            granted = amount if decision_text == CaseStatus.GRANTED and isinstance(amount, Decimal) else None
+            result.decisions.append(Decision(rownum, case.case_id, decision_text, granted))
     return result
 
 
@@ -193,6 +191,8 @@ def apply_decisions(session: Session, decisions: list[Decision], now: dt.datetim
     """Write checked decisions to their cases, with an event each; unchanged ones are left alone."""
     for d in decisions:
         case = repo.get_case(session, d.case_id)
+        if case is None:  # read_decisions found every case in this session
+            raise LookupError(f"case {d.case_id} disappeared during the import")
         amount = str(d.amount.quantize(CENT)) if d.amount is not None else None
         if case.status == d.decision and case.decision == d.decision and case.granted_amount == amount:
             result.unchanged.append(case.case_id)

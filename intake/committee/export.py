@@ -14,11 +14,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from parsers.danish import money_str, to_decimal
@@ -85,7 +86,7 @@ COLUMNS: tuple[Column, ...] = (
 def application_workbook(session: Session) -> Workbook:
     """The committee spreadsheet: one row per application, header frozen, with a filter."""
     wb = Workbook()
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # a new workbook has one worksheet
     ws.title = SHEET_TITLE
     ws.append([col.header for col in COLUMNS])
     bold, shade = Font(bold=True), PatternFill("solid", fgColor="DDE5EE")
@@ -122,10 +123,10 @@ def write_xlsx(session: Session, out: str | IO[bytes]) -> int:
     """Write the committee spreadsheet; return the number of application rows."""
     wb = application_workbook(session)
     wb.save(out)
-    return wb.active.max_row - 1
+    return cast(Worksheet, wb.active).max_row - 1
 
 
-def _budget_json(budget: dict) -> dict:
+def _budget_json(budget: dict[str, Any]) -> dict[str, Any]:
     lines = []
     for line in budget.get("lines") or []:
         lines.append({

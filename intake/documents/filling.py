@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from parsers.fieldmap import FieldMap, load_fieldmap
+
+if TYPE_CHECKING:  # openpyxl is imported when a budget is filled
+    from openpyxl import Workbook
 
 _TEMPLATES: dict[tuple[str, str], bytes] = {}
 
@@ -57,7 +61,7 @@ def fill_form_pdf(values: dict[str, str], fieldmap: FieldMap | None = None,
     return buf.getvalue()
 
 
-def budget_workbook(fieldmap: FieldMap | None = None):
+def budget_workbook(fieldmap: FieldMap | None = None) -> tuple[FieldMap, Workbook]:
     """The official budget template opened with openpyxl: (field map, workbook)."""
     from openpyxl import load_workbook
 
@@ -65,7 +69,7 @@ def budget_workbook(fieldmap: FieldMap | None = None):
     return fm, load_workbook(io.BytesIO(template_xlsx(fm)))
 
 
-def cell_of(wb, name: str):
+def cell_of(wb: Workbook, name: str) -> Any:
     """The cell a workbook defined name points at."""
     (sheet, ref), = wb.defined_names[name].destinations
     return wb[sheet][ref.replace("$", "")]

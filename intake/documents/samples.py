@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def make_mail(
     sender: str = "Mette Hansen <mette@boligselskabet-nord.dk>",
     to: str = "pulje@bl.dk",
     body: str = "Hermed vores ansøgning.\n\nVenlig hilsen\nMette",
-    attachments: list[tuple[str, bytes, str]] = (),
+    attachments: Sequence[tuple[str, bytes, str]] = (),
     date: dt.datetime | None = None,
     headers: dict[str, str] | None = None,
     domain: str = "boligselskabet-nord.dk",
@@ -113,7 +116,7 @@ ONE_CARETAKER_BUDGET = {
 
 
 def _application(name: str, subject: str, sender: str, domain: str, received: dt.datetime,
-                 form: dict[str, str] | None, budget: dict | None) -> SampleMail:
+                 form: dict[str, str] | None, budget: dict[str, dict[str, Decimal]] | None) -> SampleMail:
     from intake.documents.filling import fill_budget_xlsx, fill_form_pdf
 
     attachments = []
@@ -187,11 +190,8 @@ def demo_report_mail() -> list[SampleMail]:
     ), dt.datetime(2028, 1, 15, 11, 0, tzinfo=tz))]
 
 
-def write_maildir(folder, mails: list[SampleMail]) -> None:
+def write_maildir(folder: str | Path, mails: list[SampleMail]) -> None:
     """Write mails into a Maildir (``new/``), each file's mtime set to its arrival time."""
-    import os
-    from pathlib import Path
-
     root = Path(folder)
     for sub in ("tmp", "new", "cur"):
         (root / sub).mkdir(parents=True, exist_ok=True)

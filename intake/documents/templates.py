@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
+from typing import Any, cast
 
 from parsers.fieldmap import FieldMap, FormField, load_fieldmap
 
@@ -51,9 +52,20 @@ def _footer_text(fm: FieldMap, page: int, pages: int) -> str:
     return f"Pulje til sociale viceværter · Ansøgningsskema version {fm.form_version} · side {page} af {pages}"
 
 
-def _layout(fm: FieldMap) -> list[list[tuple[str, object]]]:
-    """Split sections over pages: a list of pages, each a list of ('heading', text) / ('field', FormField)."""
-    pages: list[list[tuple[str, object]]] = [[]]
+def _box(x: float, y: float, width: float | None = None, height: float | None = None) -> dict[str, Any]:
+    """Where a form field goes, in points, with our border width.
+
+    reportlab takes fractional points; its type stubs ask for int, which would move the fields.
+    """
+    box: dict[str, Any] = {"x": x, "y": y, "borderWidth": 0.8}
+    if width is not None and height is not None:
+        box.update(width=width, height=height)
+    return box
+
+
+def _layout(fm: FieldMap) -> list[list[str | FormField]]:
+    """Split sections over pages: a list of pages, each a list of headings (text) and fields."""
+    pages: list[list[str | FormField]] = [[]]
     y = _TOP - 95  # room for the title block on page 1
     for section in fm.sections:
         fields = [fm.field(k) for k in section.keys]
@@ -61,8 +73,8 @@ def _layout(fm: FieldMap) -> list[list[tuple[str, object]]]:
         if y - need < _BOTTOM:
             pages.append([])
             y = _TOP
-        pages[-1].append(("heading", section.heading))
-        pages[-1].extend(("field", f) for f in fields)
+        pages[-1].append(section.heading)
+        pages[-1].extend(fields)
         y -= need
     return pages
 
@@ -98,8 +110,8 @@ def application_form_pdf(fm: FieldMap) -> bytes:
             for i, line in enumerate(intro):
                 c.drawString(_LEFT, y - 36 - 12 * i, line)
             y -= 95
-        for what, item in items:
-            if what == "heading":
+        for item in items:
+            if isinstance(item, str):  # a section's heading
                 y -= 8
                 c.setFont(bold, 11.5)
                 c.drawString(_LEFT, y, str(item))
@@ -107,16 +119,15 @@ def application_form_pdf(fm: FieldMap) -> bytes:
                 c.line(_LEFT, y - 4, _RIGHT, y - 4)
                 y -= 22
                 continue
-            f: FormField = item  # type: ignore[assignment]
+            f = item
             c.setFont(font, 9.5)
             if f.multiline:
                 c.drawString(_LEFT, y, f.label)
                 top = y - 6
                 form.textfield(
-                    name=f.pdf_field, tooltip=f.label, x=_LEFT, y=top - _MULTI_H, width=_RIGHT - _LEFT,
-                    height=_MULTI_H, fieldFlags="multiline", fontName="Helvetica", fontSize=10,
-                    borderColor=border, fillColor=fill, textColor=black, borderWidth=0.8,
-                    maxlen=100000,
+                    name=f.pdf_field, tooltip=f.label, **_box(_LEFT, top - _MULTI_H, _RIGHT - _LEFT, _MULTI_H),
+                    fieldFlags="multiline", fontName="Helvetica", fontSize=10,
+                    borderColor=border, fillColor=fill, textColor=black, maxlen=100000,
                 )
                 y = top - _MULTI_H - 24
             elif f.type == "choice":
@@ -125,9 +136,8 @@ def application_form_pdf(fm: FieldMap) -> bytes:
                 for opt in f.options:
                     form.radio(
                         name=f.pdf_field, tooltip=f"{f.label}: {opt.label}", value=opt.export,
-                        selected=False, x=x, y=y - 4, size=12, buttonStyle="circle",
-                        borderColor=border, fillColor=white, textColor=black, borderWidth=0.8,
-                        forceBorder=True,
+                        selected=False, **_box(x, y - 4), size=12, buttonStyle="circle",
+                        borderColor=border, fillColor=white, textColor=black, forceBorder=True,
                     )
                     c.drawString(x + 17, y, opt.label)
                     x += 17 + c.stringWidth(opt.label, font, 9.5) + 20
@@ -135,9 +145,9 @@ def application_form_pdf(fm: FieldMap) -> bytes:
             else:
                 c.drawString(_LEFT, y, f.label)
                 form.textfield(
-                    name=f.pdf_field, tooltip=f.label, x=_FIELD_X, y=y - 5, width=_RIGHT - _FIELD_X,
-                    height=_FIELD_H, fontName="Helvetica", fontSize=10, borderColor=border,
-                    fillColor=fill, textColor=black, borderWidth=0.8, maxlen=1000,
+                    name=f.pdf_field, tooltip=f.label, **_box(_FIELD_X, y - 5, _RIGHT - _FIELD_X, _FIELD_H),
+                    fontName="Helvetica", fontSize=10, borderColor=border,
+                    fillColor=fill, textColor=black, maxlen=1000,
                 )
                 y -= _ROW
         c.setFont(font, 7.5)
@@ -152,10 +162,11 @@ def budget_template_xlsx(fm: FieldMap) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.worksheet import Worksheet
 
     b = fm.budget
     wb = Workbook()
-    ws = wb.active
+    ws = cast(Worksheet, wb.active)  # a new workbook has one worksheet
     ws.title = b.sheet
     cols = b.columns
     ws["A1"] = f"Budget – {fm.title.split('–', 1)[-1].strip()}"

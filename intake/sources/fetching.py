@@ -6,6 +6,7 @@ crash prevented are sent at the start of the next pass.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ def _is_numeric(uid: str) -> bool:
 
 
 def fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
-                 now: Callable, stats: FetchStats) -> None:
+                 now: Callable[[], dt.datetime], stats: FetchStats) -> None:
     """Store every new message of one folder, then acknowledge it on the server."""
     uidvalidity = source.select(folder)
     with transaction(factory) as s:
@@ -80,14 +81,14 @@ def fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
 
 
 def _ack(source: Source, folder: str, uidvalidity: int, uids: list[str],
-         factory: sessionmaker[Session], now: Callable, stats: FetchStats) -> None:
+         factory: sessionmaker[Session], now: Callable[[], dt.datetime], stats: FetchStats) -> None:
     source.ack(folder, uids)
     with transaction(factory) as s:
         repo.mark_acked(s, source.account, folder, uidvalidity, uids, now())
     stats.acked += len(uids)
 
 
-def fetch_all(source: Source, factory: sessionmaker[Session], now: Callable) -> FetchStats:
+def fetch_all(source: Source, factory: sessionmaker[Session], now: Callable[[], dt.datetime]) -> FetchStats:
     """One pass over every folder of a source."""
     stats = FetchStats()
     for folder in source.folders():

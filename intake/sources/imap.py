@@ -1,35 +1,23 @@
-"""An IMAP account as a mail source (imapclient).
+"""An IMAP account as a mail source (imapclient): which mail is fetched, and its acknowledgement.
 
 Only newer UIDs are fetched, always with ``BODY.PEEK[]`` so ``\\Seen`` stays as
 the staff left it. Messages above ``slice_bytes`` come in partial fetches
 (``BODY.PEEK[]<offset.length>``) so no single server response is larger than a
 slice. A message is acknowledged (a keyword, or a move to another folder) only
-when the fetch loop says its bytes are committed. ``wait`` uses IDLE on the first
-folder when the server offers it, and notices a server that died mid-IDLE.
-
-Every IMAP or socket error leaves this module as a :class:`ConfigError` (the
-operator must fix something: password, folder name) or a
-:class:`TemporaryFailure` (the server is unreachable or dropped us), never as a
-raw ``imaplib`` exception, so the command line and the service can decide.
+when the fetch loop says its bytes are committed. The connection, its errors,
+IDLE and ``check`` are :class:`~intake.sources.imap_connection.ImapConnection`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import select
-import socket
-import ssl
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from typing import Any
 
 from imapclient import IMAPClient
-from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
-from intake.errors import ConfigError, IntakeError, TemporaryFailure
-from intake.settings import ImapSourceSettings
+from intake.sources.imap_connection import ImapConnection
 from store.repository import Fetched
 
 log = logging.getLogger(__name__)
@@ -42,10 +30,6 @@ BATCH_BYTES = 16 * 1024 * 1024
 META_CHUNK = 1000
 # UIDs per STORE/MOVE command: keeps the command line well below server limits.
 ACK_CHUNK = 500
-# How often a waiting IDLE looks at the stop signal (the brief: at least every second).
-STOP_CHECK_SECONDS = 1.0
-
-
 def _utc(value: dt.datetime) -> dt.datetime:
     """INTERNALDATE as an aware UTC datetime (imapclient may hand back naive local time)."""
     if value.tzinfo is None:
@@ -53,147 +37,17 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _body(data: dict) -> bytes | None:
+def _body(data: dict[bytes, Any]) -> bytes | None:
     """The body bytes from one FETCH answer; the key is ``BODY[]`` or ``BODY[]<offset>``."""
     for key, value in data.items():
         if isinstance(key, bytes) and key.startswith(b"BODY[]"):
-            return value or b""
+            body: bytes = value or b""
+            return body
     return None
 
 
-def _peer_closed(sock: socket.socket) -> bool:
-    """True when the server has closed the TCP connection.
-
-    imapclient's ``idle_check`` swallows EOF and returns ``[]``, so a dead server
-    looks exactly like a quiet one. A readable socket whose next byte is "none"
-    (a zero-length peek) has been closed by the other side. The peek goes to the
-    TCP socket itself, under any TLS layer.
-    """
-    try:
-        poller = select.poll()  # unlike select(), fine with descriptors above 1024
-        poller.register(sock, select.POLLIN)
-        if not poller.poll(0):
-            return False
-        return socket.socket.recv(sock, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except (BlockingIOError, InterruptedError):
-        return False
-    except (OSError, ValueError):
-        return True
-
-
-class ImapSource:
+class ImapSource(ImapConnection):
     """Reads mail from the folders of one IMAP account (see the module docstring)."""
-
-    def __init__(self, cfg: ImapSourceSettings):
-        self.cfg = cfg
-        self.account = f"imap:{cfg.name}"
-        self._client: IMAPClient | None = None
-        self._selected: str | None = None
-        self._permanent_flags: tuple[bytes, ...] = ()
-        self._uidvalidity = 0  # of the selected folder, from its SELECT answer
-        # the highest UID this connection has seen per folder, so that wait() can
-        # tell whether mail arrived between the last fetch and the start of IDLE
-        self._high_uid: dict[str, int] = {}
-
-    # -- connection ---------------------------------------------------------------
-
-    @property
-    def where(self) -> str:
-        """``host:port`` for messages."""
-        return f"{self.cfg.host}:{self.cfg.port}"
-
-    @contextmanager
-    def _errors(self, doing: str):
-        """Turn imaplib/imapclient/socket errors into ConfigError or TemporaryFailure."""
-        try:
-            yield
-        except IntakeError:
-            raise
-        except LoginError as exc:
-            self._drop()
-            raise ConfigError(
-                f"source '{self.cfg.name}': {self.where} refused the login of "
-                f"{self.cfg.username!r}: {_text(exc)}"
-            ) from None
-        except CapabilityError as exc:
-            raise ConfigError(f"source '{self.cfg.name}': {self.where}: {_text(exc)}") from None
-        except IMAPClient.AbortError as exc:  # the connection is gone (EOF, reset)
-            self._drop()
-            raise TemporaryFailure(
-                f"source '{self.cfg.name}': connection to {self.where} lost while {doing}: {_text(exc)}"
-            ) from None
-        except IMAPClientError as exc:  # a NO/BAD answer: the connection itself is usable
-            raise TemporaryFailure(
-                f"source '{self.cfg.name}': {self.where} failed {doing}: {_text(exc)}"
-            ) from None
-        except ssl.SSLCertVerificationError as exc:  # the operator must fix host name or CA
-            self._drop()
-            raise ConfigError(
-                f"source '{self.cfg.name}': TLS certificate of {self.where} not accepted: {exc.verify_message}"
-            ) from None
-        except OSError as exc:  # refused, timed out, DNS, TLS handshake
-            self._drop()
-            reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc) or type(exc).__name__)
-            raise TemporaryFailure(
-                f"source '{self.cfg.name}': {self.where} unreachable while {doing}: {reason}"
-            ) from None
-
-    def _connect(self) -> IMAPClient:
-        """The logged-in connection, made on first use."""
-        if self._client is not None:
-            return self._client
-        cfg = self.cfg
-        password = cfg.password()  # ConfigError if the variable/file is missing
-        context = ssl.create_default_context() if cfg.security in ("tls", "starttls") else None
-        with self._errors("connecting"):
-            client = IMAPClient(cfg.host, port=cfg.port, ssl=cfg.security == "tls",
-                                ssl_context=context, timeout=cfg.timeout_seconds)
-            try:
-                # aware datetimes with the server's offset: we convert to UTC ourselves
-                client.normalise_times = False
-                if cfg.security == "starttls":
-                    client.starttls(context)
-                client.login(cfg.username, password)
-                # a half-open connection (server gone without FIN) is noticed by the kernel
-                client.socket().setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            except BaseException:
-                _shutdown_quietly(client)
-                raise
-        self._client = client
-        self._selected = None
-        log.debug("%s: logged in to %s as %s", self.account, self.where, cfg.username)
-        return client
-
-    def _drop(self) -> None:
-        """Forget a broken connection; the next call connects again."""
-        if self._client is not None:
-            _shutdown_quietly(self._client)
-        self._client = None
-        self._selected = None
-
-    def _select(self, folder: str) -> dict:
-        """SELECT ``folder`` read-write (flags and moves need it); return the SELECT answer."""
-        client = self._connect()
-        try:
-            info = client.select_folder(folder)
-        except IMAPClient.AbortError:
-            raise
-        except IMAPClientError as exc:
-            raise ConfigError(
-                f"source '{self.cfg.name}': cannot open folder {folder!r} on {self.where}: {_text(exc)}"
-            ) from None
-        self._selected = folder
-        self._permanent_flags = tuple(info.get(b"PERMANENTFLAGS", ()))
-        self._uidvalidity = int(info[b"UIDVALIDITY"])
-        return info
-
-    def _ensure_selected(self, folder: str) -> IMAPClient:
-        if self._client is None or self._selected != folder:
-            self._select(folder)
-        assert self._client is not None
-        return self._client
-
-    # -- the Source protocol --------------------------------------------------------
 
     def folders(self) -> list[str]:
         """The configured folders, in order (the first one is watched with IDLE)."""
@@ -206,16 +60,6 @@ class ImapSource:
             if self.cfg.ack == "keyword":
                 self._check_keyword_allowed(folder)
             return self._uidvalidity
-
-    def _check_keyword_allowed(self, folder: str) -> None:
-        # without \* (or the keyword itself) in PERMANENTFLAGS the STORE would be
-        # accepted for the session only, and the mail fetched again after every restart
-        kw = self.cfg.ack_keyword.encode()
-        if b"\\*" not in self._permanent_flags and kw not in self._permanent_flags:
-            raise ConfigError(
-                f"source '{self.cfg.name}': folder {folder!r} on {self.where} does not keep the "
-                f"keyword {self.cfg.ack_keyword}; use ack = \"move\""
-            )
 
     def fetch_new(self, folder: str, last_uid: int,
                   known: Callable[[], set[str]]) -> Iterator[list[Fetched]]:
@@ -261,7 +105,8 @@ class ImapSource:
                 if group:
                     yield self._fetch_whole(client, folder, uidvalidity, group, meta)
 
-    def _fetched(self, folder: str, uidvalidity: int, uid: int, meta: dict, raw: bytes) -> Fetched:
+    def _fetched(self, folder: str, uidvalidity: int, uid: int, meta: dict[bytes, Any],
+                 raw: bytes) -> Fetched:
         internaldate = meta.get(b"INTERNALDATE")
         if internaldate is None:  # never seen from a real server; better late than lost
             log.warning("%s/%s: UID %d has no INTERNALDATE; using the time of fetching",
@@ -270,7 +115,7 @@ class ImapSource:
         return Fetched(self.account, folder, uidvalidity, str(uid), _utc(internaldate), raw)
 
     def _fetch_whole(self, client: IMAPClient, folder: str, uidvalidity: int,
-                     uids: list[int], meta: dict) -> list[Fetched]:
+                     uids: list[int], meta: dict[int, dict[bytes, Any]]) -> list[Fetched]:
         """One FETCH of ``BODY.PEEK[]`` for a group of small messages."""
         data = client.fetch(uids, ["BODY.PEEK[]"])
         batch = []
@@ -282,7 +127,7 @@ class ImapSource:
         return batch
 
     def _fetch_sliced(self, client: IMAPClient, folder: str, uidvalidity: int,
-                      uid: int, meta: dict) -> Fetched | None:
+                      uid: int, meta: dict[bytes, Any]) -> Fetched | None:
         """Fetch one large message in ``slice_bytes`` pieces; None if it vanished."""
         step = self.cfg.slice_bytes
         size = int(meta.get(b"RFC822.SIZE") or 0)
@@ -331,126 +176,3 @@ class ImapSource:
             log.warning("%s: server has neither MOVE nor UIDPLUS; %d message(s) copied to %s "
                         "and left flagged \\Deleted", self.account, len(uids), target)
 
-    def wait(self, stop: threading.Event, timeout: float) -> None:
-        """Return when the first folder may have new mail, ``timeout`` passed, or ``stop`` is set.
-
-        With IDLE (enabled and offered) the server pushes new mail; the IDLE is
-        re-issued every ``idle_renew_seconds`` (servers may drop one after 30
-        minutes). A connection found dead raises TemporaryFailure so the service
-        reconnects. Without IDLE this simply sleeps.
-        """
-        if not self.cfg.idle:
-            stop.wait(timeout)
-            return
-        folder = self.cfg.folders[0]
-        with self._errors(f"waiting (IDLE) on {folder!r}"):
-            client = self._connect()
-            if not client.has_capability("IDLE"):
-                stop.wait(timeout)
-                return
-            self._ensure_selected(folder)
-            if self._arrived_since_fetch(client, folder):
-                return
-            end = time.monotonic() + timeout
-            while not stop.is_set() and time.monotonic() < end:
-                until = min(end, time.monotonic() + self.cfg.idle_renew_seconds)
-                if self._idle_until(client, stop, until):
-                    return
-
-    def _arrived_since_fetch(self, client: IMAPClient, folder: str) -> bool:
-        # mail that arrived after the last SEARCH was announced (EXISTS) in answers
-        # imapclient throws away; IDLE would not repeat it, so look once before idling
-        high = self._high_uid.get(folder)
-        if high is None:
-            return False
-        return any(u > high for u in client.search(["UID", f"{high + 1}:*"]))
-
-    def _idle_until(self, client: IMAPClient, stop: threading.Event, until: float) -> bool:
-        """One IDLE command until ``until`` (monotonic); True if the server announced mail."""
-        client.idle()
-        woke = False
-        try:
-            while not stop.is_set():
-                left = until - time.monotonic()
-                if left <= 0:
-                    break
-                responses = client.idle_check(timeout=min(STOP_CHECK_SECONDS, left))
-                if any(_announces_mail(r) for r in responses):
-                    woke = True
-                    break
-                if any(_is_bye(r) for r in responses) or (not responses and _peer_closed(client.socket())):
-                    self._drop()
-                    raise TemporaryFailure(
-                        f"source '{self.cfg.name}': {self.where} closed the connection during IDLE"
-                    )
-        except BaseException:
-            if self._client is not None:  # leave IDLE so the connection stays usable
-                try:
-                    client.idle_done()
-                except Exception:
-                    self._drop()
-            raise
-        # only idle_done() notices a dead server that idle_check() missed: it raises
-        _, late = client.idle_done()
-        return woke or any(_announces_mail(r) for r in late)
-
-    def check(self) -> str:
-        """Log in and open every folder; a one-line summary, or ConfigError/TemporaryFailure."""
-        try:
-            counts = []
-            for folder in self.cfg.folders:
-                with self._errors(f"selecting {folder!r}"):
-                    info = self._select(folder)
-                    if self.cfg.ack == "keyword":
-                        self._check_keyword_allowed(folder)
-                counts.append(f"{folder}: {int(info.get(b'EXISTS', 0))} messages")
-            if self.cfg.ack == "move":
-                with self._errors(f"looking for {self.cfg.move_to!r}"):
-                    assert self._client is not None
-                    if not self._client.folder_exists(self.cfg.move_to):
-                        raise ConfigError(
-                            f"source '{self.cfg.name}': move_to folder {self.cfg.move_to!r} "
-                            f"does not exist on {self.where}"
-                        )
-                counts.append(f"acknowledged mail moves to {self.cfg.move_to}")
-            else:
-                counts.append(f"acknowledged mail gets {self.cfg.ack_keyword}")
-            return f"imap {self.where} login ok, " + ", ".join(counts)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Log out; errors are ignored (the connection may already be gone)."""
-        client, self._client, self._selected = self._client, None, None
-        if client is None:
-            return
-        try:
-            client.logout()
-        except Exception:
-            _shutdown_quietly(client)
-
-
-def _announces_mail(response: tuple) -> bool:
-    # (3, b'EXISTS') or (1, b'RECENT'); EXPUNGE and FETCH (flag changes) are not new mail
-    return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT") and response[0] != 0
-
-
-def _is_bye(response: tuple) -> bool:
-    return bool(response) and response[0] == b"BYE"
-
-
-def _text(exc: BaseException) -> str:
-    """An imaplib error's message as one clean line."""
-    msg = exc.args[0] if exc.args else str(exc)
-    if isinstance(msg, str) and msg[:2] in ("b'", 'b"') and msg[-1:] == msg[1]:
-        msg = msg[2:-1]  # imapclient's LoginError carries str(bytes): "b'[AUTH...] ...'"
-    if isinstance(msg, bytes):
-        msg = msg.decode("utf-8", "replace")
-    return " ".join(str(msg).split()) or type(exc).__name__
-
-
-def _shutdown_quietly(client: IMAPClient) -> None:
-    try:
-        client.shutdown()
-    except Exception:
-        log.debug("closing an IMAP connection failed", exc_info=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -78,6 +79,6 @@ class MaildirSource:
     def close(self) -> None:
         """Nothing to release."""
 
-    def wait(self, stop, timeout: float) -> None:
+    def wait(self, stop: threading.Event, timeout: float) -> None:
         """No push for a folder: wait for the poll interval (or the stop signal)."""
         stop.wait(timeout)

@@ -6,10 +6,13 @@ from store.models import Base
 
 config = context.config
 engine = config.attributes.get("engine")
-if engine is None:  # pragma: no cover - only for `alembic revision --autogenerate` by hand
+if engine is None:  # only for `alembic revision --autogenerate` run by hand
     from sqlalchemy import create_engine
 
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("alembic: set sqlalchemy.url in alembic.ini, or pass an engine")
+    engine = create_engine(url)
 
 with engine.connect() as connection:
     context.configure(

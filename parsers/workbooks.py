@@ -1,0 +1,268 @@
+"""Load a spreadsheet (XLSX, XLSM, XLS, ODS) into one small common model.
+
+Pure: bytes in, a :class:`Book` out. The budget reader (``parsers.budget``) reads
+its lines from this model, so it never knows which library read the file.
+Sizes are checked before a file is built in memory: a loader raises
+:class:`TooManyCells` past ``max_cells`` filled cells, :class:`Unsupported` for a
+format it recognises but cannot read, and whatever its library raises on a
+broken file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from parsers import filetype
+
+
+@dataclass
+class Cell:
+    """One filled cell: its value (the cached value for a formula) and its formula, if any."""
+
+    value: Any  # None, int, float, str, bool, datetime
+    formula: str | None = None
+
+
+@dataclass
+class Sheet:
+    """A sheet by name, with its filled cells by (row, col), both 1-based."""
+
+    name: str
+    cells: dict[tuple[int, int], Cell]
+
+
+@dataclass
+class Book:
+    """The sheets of a workbook and its single-cell defined names."""
+
+    sheets: list[Sheet]
+    names: dict[str, tuple[str, int, int]]  # defined name (lower case) -> (sheet, row, col)
+
+
+class TooManyCells(Exception):
+    """The workbook holds more filled cells than we read."""
+
+    def __init__(self, cells: int):
+        super().__init__(cells)
+        self.cells = cells
+
+
+class Unsupported(Exception):
+    """A format we recognise but cannot read (e.g. Excel's binary .xlsb)."""
+
+
+def col_letter(col: int) -> str:
+    """The column letters of a 1-based column number (28 -> ``AB``)."""
+    letters = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def col_index(letters: str) -> int:
+    """The 1-based column number of column letters (``AB`` -> 28)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def cell_ref(row: int, col: int) -> str:
+    """The A1 reference of a (row, col) position."""
+    return f"{col_letter(col)}{row}"
+
+
+_CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
+
+
+def parse_ref(ref: str) -> tuple[int, int] | None:
+    """(row, col) of a single-cell A1 reference (``$`` allowed), else None."""
+    m = _CELL_REF.match(ref.strip())
+    return (int(m[2]), col_index(m[1])) if m else None
+
+
+def load_xlsx(data: bytes, max_cells: int) -> Book:
+    """An .xlsx/.xlsm workbook: cached values and formulas, defined names of one cell."""
+    from openpyxl import load_workbook
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        if "xl/workbook.bin" in zf.namelist():  # .xlsb looks like .xlsx from outside
+            raise Unsupported("xlsb")
+
+    # Count first, streaming, so a huge sheet is refused before it is built in memory.
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        count = 0
+        for ws in wb.worksheets:
+            for values_row in ws.iter_rows(values_only=True):
+                count += sum(v is not None for v in values_row)
+                if count > max_cells:
+                    raise TooManyCells(count)
+    finally:
+        wb.close()
+
+    values = load_workbook(io.BytesIO(data), data_only=True)
+    formulas = load_workbook(io.BytesIO(data), data_only=False)
+    sheets = []
+    for ws in values.worksheets:
+        fws = formulas[ws.title]
+        cells: dict[tuple[int, int], Cell] = {}
+        for row in fws.iter_rows():
+            for fcell in row:
+                raw = fcell.value
+                if raw is None or fcell.row is None or fcell.column is None:
+                    continue
+                formula = None
+                if isinstance(raw, str) and raw.startswith("="):
+                    formula = raw
+                elif type(raw).__name__ in ("ArrayFormula", "DataTableFormula"):
+                    formula = str(getattr(raw, "text", raw))
+                cached = ws.cell(row=fcell.row, column=fcell.column).value
+                cells[(fcell.row, fcell.column)] = Cell(cached, formula)
+        sheets.append(Sheet(ws.title, cells))
+
+    names: dict[str, tuple[str, int, int]] = {}
+
+    def add(name: str, dn: Any) -> None:
+        try:
+            dests = list(dn.destinations)
+        except Exception:  # a name that is not a cell range (a constant, a formula)
+            return
+        if len(dests) == 1:
+            sheet, ref = dests[0]
+            pos = parse_ref(ref)
+            if pos:
+                names[name.lower()] = (sheet, *pos)
+
+    for name, dn in values.defined_names.items():
+        add(name, dn)
+    for ws in values.worksheets:
+        for name, dn in getattr(ws, "defined_names", {}).items():
+            add(name, dn)
+    return Book(sheets, names)
+
+
+def load_xls(data: bytes, max_cells: int) -> Book:
+    """An Excel 97-2003 .xls workbook (values only: xlrd reads no formulas)."""
+    import xlrd
+
+    book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    try:
+        sheets = []
+        count = 0
+        for index in range(book.nsheets):
+            sh = book.sheet_by_index(index)
+            cells: dict[tuple[int, int], Cell] = {}
+            for r in range(sh.nrows):
+                for c in range(sh.ncols):
+                    ctype = sh.cell_type(r, c)
+                    if ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                        continue
+                    count += 1
+                    if count > max_cells:
+                        raise TooManyCells(count)
+                    value: Any = sh.cell_value(r, c)
+                    if ctype == xlrd.XL_CELL_ERROR:
+                        value = "#ERROR"
+                    elif ctype == xlrd.XL_CELL_BOOLEAN:
+                        value = bool(value)
+                    cells[(r + 1, c + 1)] = Cell(value)
+            sheets.append(Sheet(sh.name, cells))
+            book.unload_sheet(index)
+        names: dict[str, tuple[str, int, int]] = {}
+        for nobj in book.name_obj_list:
+            try:
+                sheet, rlo, rhi, clo, chi = nobj.area2d(clipped=True)
+            except Exception:  # not a plain cell range
+                continue
+            if rhi - rlo == 1 and chi - clo == 1:
+                names[nobj.name.lower()] = (sheet.name, rlo + 1, clo + 1)
+        return Book(sheets, names)
+    finally:
+        book.release_resources()
+
+
+_ODS_CAP = 10_000  # repeated columns/rows beyond this are padding, not content
+
+
+def _attr(el: Any, ns: str, name: str) -> Any:
+    return el.attributes.get((ns, name))
+
+
+def _ods_value(cell: Any) -> Any:
+    """The value of an ODF table cell by its value type (numbers as float, dates as text)."""
+    from odf import teletype
+    from odf.namespaces import OFFICENS
+
+    vtype = _attr(cell, OFFICENS, "value-type")
+    if vtype in ("float", "percentage", "currency"):
+        raw = _attr(cell, OFFICENS, "value")
+        return float(raw) if raw is not None else None
+    if vtype == "boolean":
+        return _attr(cell, OFFICENS, "boolean-value") == "true"
+    if vtype in ("date", "time"):
+        return _attr(cell, OFFICENS, "date-value") or _attr(cell, OFFICENS, "time-value")
+    return teletype.extractText(cell) or None
+
+
+def load_ods(data: bytes, max_cells: int) -> Book:
+    """An OpenDocument .ods workbook: values, formulas and single-cell named ranges."""
+    from odf.namespaces import TABLENS
+    from odf.opendocument import load
+    from odf.table import NamedRange, Table, TableRow
+
+    # odfpy builds the whole document in memory: refuse an oversized content.xml first
+    # (about 100 bytes of XML per filled cell is generous).
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        size = sum(i.file_size for i in zf.infolist() if i.filename == "content.xml")
+    if size > 100 * max_cells + 1_000_000:
+        raise TooManyCells(size // 100)
+    doc = load(io.BytesIO(data))
+
+    sheets: list[Sheet] = []
+    count = 0
+    for table in doc.spreadsheet.getElementsByType(Table):
+        cells: dict[tuple[int, int], Cell] = {}
+        r = 0
+        for row in table.getElementsByType(TableRow):
+            rrep = min(int(_attr(row, TABLENS, "number-rows-repeated") or 1), _ODS_CAP)
+            c = 0
+            row_cells = []
+            for cell in row.childNodes:
+                if cell.qname[1] not in ("table-cell", "covered-table-cell"):
+                    continue
+                crep = min(int(_attr(cell, TABLENS, "number-columns-repeated") or 1), _ODS_CAP)
+                formula = _attr(cell, TABLENS, "formula")
+                value = _ods_value(cell)
+                if value is not None or formula:
+                    row_cells.append((c, crep, Cell(value, formula)))
+                c += crep
+            for offset in range(rrep if row_cells else 0):
+                for col, crep, cell_obj in row_cells:
+                    for k in range(crep):
+                        count += 1
+                        if count > max_cells:
+                            raise TooManyCells(count)
+                        cells[(r + offset + 1, col + k + 1)] = cell_obj
+            r += rrep
+        sheets.append(Sheet(str(_attr(table, TABLENS, "name") or f"Sheet{len(sheets) + 1}"), cells))
+
+    names: dict[str, tuple[str, int, int]] = {}
+    for nr in doc.getElementsByType(NamedRange):
+        address = str(_attr(nr, TABLENS, "cell-range-address") or "")
+        m = re.fullmatch(r"\$?'?([^.']+)'?\.\$?([A-Za-z]{1,3})\$?([0-9]+)", address)
+        if m:
+            names[str(_attr(nr, TABLENS, "name")).lower()] = (m[1], int(m[3]), col_index(m[2]))
+    return Book(sheets, names)
+
+
+LOADERS: dict[str, Callable[[bytes, int], Book]] = {
+    filetype.XLSX: load_xlsx, filetype.XLSM: load_xlsx, filetype.XLS: load_xls, filetype.ODS: load_ods,
+}
+"""The loader for each spreadsheet type that ``parsers.filetype.detect`` names."""
