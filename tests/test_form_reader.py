@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import docbuilders as d
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -81,9 +79,15 @@ def test_reinforcement_radio(template):
     assert r.values["hire_type"]["value"] == "forstaerkning"
 
 
-@pytest.mark.parametrize("builder", [d.flatten_form, d.print_form, d.draw_form_text, d.annotate_form],
+# pypdf's flattening and appearance streams do not wrap a long text: the target group's
+# last words lie past its box (and past the page), where a reader of the page cannot see them.
+CUT_BY_PYPDF = [("field_unreadable", "target_group")]
+
+
+@pytest.mark.parametrize(("builder", "cut"), [(d.flatten_form, CUT_BY_PYPDF), (d.print_form, []),
+                                              (d.draw_form_text, []), (d.annotate_form, [])],
                          ids=["flattened", "printed", "drawn", "typed-on-top"])
-def test_form_without_fields_is_read_by_label(builder):
+def test_form_without_fields_is_read_by_label(builder, cut):
     r = read(builder())
     assert r.method == "text"
     got = values(r)
@@ -91,21 +95,26 @@ def test_form_without_fields_is_read_by_label(builder):
         assert got.get(key) == value, key
     # free texts may be wrapped differently, but every word is there, in order
     for key in ("collaboration", "organisation", "target_group"):
-        assert words(got[key]) == words(d.SAMPLE_VALUES[key]), key
+        if ("field_unreadable", key) not in cut:
+            assert words(got[key]) == words(d.SAMPLE_VALUES[key]), key
     assert r.values["cvr"]["source"] == "label 'CVR-nummer' on page 1"
     # a tick cannot be read from a print: a person must look, we never guess
     assert "hire_type" not in got
-    assert codes(r) == [("field_needs_review", "hire_type")]
+    assert sorted(codes(r)) == sorted([("field_needs_review", "hire_type"), *cut])
+    for _, key in cut:  # cut text is never exported, not even its visible start
+        assert key not in got
+        assert next(p for p in r.problems if p["field"] == key)["params"]["reason"] == "clipped"
 
 
-@pytest.mark.skipif(shutil.which("pdftocairo") is None, reason="poppler-utils (pdftocairo) not installed")
 def test_really_printed_form_is_read_by_label(template):
     r = read(d.cairo_print(d.fill_form(template=template)))
     assert r.method == "text"
     got = values(r)
     for key, value in EXPECTED.items():
         assert got.get(key) == value, key
-    assert codes(r) == [("field_needs_review", "hire_type")]
+    # the print shows "... færre udsættelser og mere tr": cut at the box's edge
+    assert sorted(codes(r)) == sorted([("field_needs_review", "hire_type"), *CUT_BY_PYPDF])
+    assert "target_group" not in got
     assert r.form_version == "1.0"
 
 
@@ -157,12 +166,15 @@ def test_scan_has_no_text():
     assert r.method is None
 
 
-def test_scan_with_ocr_text_is_read_but_flagged_for_a_person():
+def test_scan_with_ocr_text_is_handled_like_a_scan():
+    """OCR may misread a digit and still look valid: its text is never a value (issue #13)."""
     r = read(d.print_form(ocr_scan=True))
-    assert r.method == "text"
-    assert values(r)["cvr"] == "29190003"
-    assert codes(r) == [("form_ocr_layer", None), ("field_needs_review", "hire_type")]
+    assert r.method is None
+    assert r.values == {}
+    assert codes(r) == [("form_ocr_layer", None)]
     assert r.problems[0]["params"] == {"pages": 2}
+    assert r.recognised  # still our form, so it is picked among several PDFs
+    assert "29190003" in r.ocr_text  # kept as a hint for staff, never as a value
 
 
 def test_glyphs_without_letters_are_not_guessed():

@@ -126,8 +126,9 @@ def application_scenarios() -> list[Scenario]:
     s.standard("values_typed_on_top", form=db.annotate_form, problems=needs_review)
     s.standard("browser_print", form=lambda v: db.browser_print(db.print_form(v)), problems=needs_review)
     s.standard("real_print_to_pdf", form=lambda v: db.cairo_print(fill_form(v)), problems=needs_review)
+    # OCR text is never a source of values (issue #13): handled like a scan
     s.standard("scan_with_ocr_text", form=lambda v: db.print_form(v, ocr_scan=True),
-               problems=["form_ocr_layer", "field_needs_review"])
+               problems=["form_ocr_layer"], status=MISSING, fields={})
     app = s.app("form_among_other_pdfs")  # names say nothing; the content tells the form
     s.add(app, [mail(app, [("dokument1.pdf", db.many_pages_pdf(2), "application/pdf"),
                            ("dokument2.pdf", fill_form(app.typed), "application/pdf"),
