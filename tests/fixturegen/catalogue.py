@@ -37,6 +37,7 @@ from fixturegen.applications import (
     poke_budget,
 )
 from fixturegen.reports import report_scenarios
+from fixturegen.toolset import tool_scenarios
 
 # Limits the fixture run's settings use (small, so a "too large" file stays small).
 MAX_PDF_PAGES = 20
@@ -405,6 +406,7 @@ def application_scenarios() -> list[Scenario]:
 def all_scenarios() -> list[Scenario]:
     """Applications, then reports (some of which need a granted application first)."""
     apps = application_scenarios()
+    apps += tool_scenarios(len(apps) + 1)
     return apps + report_scenarios(len(apps) + 1)
 
 
