@@ -201,7 +201,7 @@ def _far_apart(above: Line, below: Line) -> bool:
 
 
 def _by_lines(pt: PageText, f: FormField, lines: list[Line], hit: LabelHit, ends: set[int],
-              missing: list[str]) -> Value:
+              missing: list[str], next_missing: bool) -> Value:
     taken = [(lines[hit.line], hit.words)]
     j = hit.line + 1
     while j < len(lines) and j not in ends:
@@ -216,8 +216,10 @@ def _by_lines(pt: PageText, f: FormField, lines: list[Line], hit: LabelHit, ends
         value.unreadable = "clipped"
     elif any(doubtful(w.text, pt.letters_lost) for w in words):
         value.unreadable = "unmapped"
-    elif any(_begins_with(norm(line.text()), label) for line, _ in taken[1:] for label in missing if label):
-        value.unreadable = "runs_into_label"  # a label we could not place may sit in there
+    elif any(line.text().strip() for line, _ in taken[1:]) and (next_missing or any(
+            _begins_with(norm(line.text()), label) for line, _ in taken[1:] for label in missing if label)):
+        # the next field's label could not be placed: it may sit in here, under other words
+        value.unreadable = "runs_into_label"
     return value
 
 
@@ -226,6 +228,7 @@ def values(pt: PageText, fm: FieldMap, found: dict[str, LabelHit]) -> dict[str, 
     lines = pt.lines
     ends = boundaries(lines, fm, found)
     missing = [norm(f.label) for f in fm.fields if f.key not in found]
+    following = {a.key: b.key for a, b in zip(fm.fields, fm.fields[1:], strict=False)}
     out: dict[str, Value] = {}
     for f in fm.fields:
         hit = found.get(f.key)
@@ -236,7 +239,8 @@ def values(pt: PageText, fm: FieldMap, found: dict[str, LabelHit]) -> dict[str, 
         if f.type != "choice":
             box = _multi_box(pt, line) if f.multiline else _single_box(pt, line, hit.words)
         out[f.key] = (_in_box(pt, f, lines, hit, box, ends) if box is not None
-                      else _by_lines(pt, f, lines, hit, ends, missing))
+                      else _by_lines(pt, f, lines, hit, ends, missing,
+                                     following.get(f.key, f.key) not in found))
         if not hit.exact and out[f.key].text.strip():
             out[f.key].unreadable = "label"
     return out

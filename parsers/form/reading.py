@@ -260,8 +260,10 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
     if not found:
         reading.problem("form_not_recognised", pages=pages)
         return
-    if len(found) < len(fm.fields) and (pt.unmapped or pt.letters_lost):
-        # A label we cannot place may be one with lost letters: no value has a known end.
+    lost = pt.unmapped or pt.letters_lost
+    if lost and (len(found) < len(fm.fields) or not any(hit.exact for hit in found.values())):
+        # A label we cannot place may be one with lost letters, so no value has a known end;
+        # and labels none of which is whole are no labels to trust.
         reading.problem("form_text_unreadable", pages=pages)
         return
 
