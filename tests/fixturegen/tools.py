@@ -34,6 +34,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -68,7 +69,7 @@ def cached(kind: str, inputs: object, make: Callable[[], bytes]) -> bytes:
         return path.read_bytes()
     data = make()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)  # atomic: a parallel run never reads half a file
     return data
