@@ -37,6 +37,7 @@ from fixturegen.applications import (
     poke_budget,
 )
 from fixturegen.reports import report_scenarios
+from fixturegen.toolset import tool_scenarios
 
 # Limits the fixture run's settings use (small, so a "too large" file stays small).
 MAX_PDF_PAGES = 20
@@ -126,8 +127,9 @@ def application_scenarios() -> list[Scenario]:
     s.standard("values_typed_on_top", form=db.annotate_form, problems=needs_review)
     s.standard("browser_print", form=lambda v: db.browser_print(db.print_form(v)), problems=needs_review)
     s.standard("real_print_to_pdf", form=lambda v: db.cairo_print(fill_form(v)), problems=needs_review)
+    # OCR text is never a source of values (issue #13): handled like a scan
     s.standard("scan_with_ocr_text", form=lambda v: db.print_form(v, ocr_scan=True),
-               problems=["form_ocr_layer", "field_needs_review"])
+               problems=["form_ocr_layer"], status=MISSING, fields={})
     app = s.app("form_among_other_pdfs")  # names say nothing; the content tells the form
     s.add(app, [mail(app, [("dokument1.pdf", db.many_pages_pdf(2), "application/pdf"),
                            ("dokument2.pdf", fill_form(app.typed), "application/pdf"),
@@ -404,6 +406,7 @@ def application_scenarios() -> list[Scenario]:
 def all_scenarios() -> list[Scenario]:
     """Applications, then reports (some of which need a granted application first)."""
     apps = application_scenarios()
+    apps += tool_scenarios(len(apps) + 1)
     return apps + report_scenarios(len(apps) + 1)
 
 

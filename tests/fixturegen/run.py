@@ -51,6 +51,7 @@ def _result(s, sc: Scenario) -> dict:
         budget=current.budget or {},
         problems=sorted(p["code"] for p in current.problems),
         problem_fields=sorted({(p.get("field") or "").split(".")[0] for p in current.problems}),
+        problem_pairs=sorted([p["code"], p.get("field") or ""] for p in current.problems),
         submissions=len(case.submissions), parent_case=parent.case_id if parent else None,
         cvr=case.cvr, org_name=case.org_name,
     )
