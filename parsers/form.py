@@ -53,7 +53,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsers import danish, normalize
+from parsers import normalize
+from parsers.codes import Finding, ProblemCode, finding
 from parsers.fieldmap import FieldMap, FormField
 
 _LEFT_MARGIN_SLACK = 30.0  # a label starts this close to the leftmost text of its page
@@ -66,15 +67,15 @@ class FormReading:
     """What the application form says, with problems found while reading it."""
 
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
-    problems: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     method: str | None = None
     form_version: str | None = None
     pages: int | None = None
     recognised: bool = False
 
-    def problem(self, code: str, field: str | None = None, **params: Any) -> None:
+    def problem(self, code: ProblemCode, field: str | None = None, **params: Any) -> None:
         """Record a problem."""
-        self.problems.append({"code": code, "field": field, "params": params})
+        self.problems.append(finding(code, field, **params))
 
 
 # --- entry point -------------------------------------------------------------
@@ -88,7 +89,7 @@ def read_application_form(data: bytes, fieldmap: FieldMap, *, max_pages: int) ->
     except Exception as exc:  # never let a hostile PDF escape as an exception
         reading.values.clear()
         reading.problems = [p for p in reading.problems if p["field"] is None]
-        reading.problem("form_corrupt", error=type(exc).__name__)
+        reading.problem(ProblemCode.FORM_CORRUPT, error=type(exc).__name__)
         reading.method = None
     return reading
 
@@ -102,24 +103,24 @@ def _read(data: bytes, fm: FieldMap, max_pages: int, reading: FormReading) -> No
         if reader.is_encrypted:
             try:
                 if not reader.decrypt(""):
-                    reading.problem("form_encrypted")
+                    reading.problem(ProblemCode.FORM_ENCRYPTED)
                     return
             except (DependencyError, NotImplementedError):
-                reading.problem("form_encrypted")
+                reading.problem(ProblemCode.FORM_ENCRYPTED)
                 return
         pages = len(reader.pages)
     except FileNotDecryptedError:
-        reading.problem("form_encrypted")
+        reading.problem(ProblemCode.FORM_ENCRYPTED)
         return
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
-        reading.problem("form_corrupt", error=type(exc).__name__)
+        reading.problem(ProblemCode.FORM_CORRUPT, error=type(exc).__name__)
         return
     reading.pages = pages
     if pages > max_pages:
-        reading.problem("form_too_many_pages", pages=pages, max_pages=max_pages)
+        reading.problem(ProblemCode.FORM_TOO_MANY_PAGES, pages=pages, max_pages=max_pages)
         return
     if pages == 0:
-        reading.problem("form_corrupt", error="no pages")
+        reading.problem(ProblemCode.FORM_CORRUPT, error="no pages")
         return
     reading.form_version = _version_from_metadata(reader)
 
@@ -204,13 +205,7 @@ def _field_text(value: Any, is_button: bool) -> str:
 
 
 def _choice(f: FormField, raw: str) -> str:
-    wanted = danish.fold_compact(raw.lstrip("/"))
-    for opt in f.options:
-        if wanted in (danish.fold_compact(opt.export), danish.fold_compact(opt.value), danish.fold_compact(opt.label)):
-            return opt.value
-    if f.options:
-        raise normalize.NormalizeError("not one of the options")
-    return normalize.hire_type(raw)
+    return normalize.choice(raw, f.options)
 
 
 def _store(reading: FormReading, f: FormField, raw: str, source: str, *, from_print: bool) -> None:
@@ -224,18 +219,18 @@ def _store(reading: FormReading, f: FormField, raw: str, source: str, *, from_pr
         except ValueError:
             value = None
         if value is None:
-            reading.problem("field_needs_review", f.key, label=f.label, reason="printed_choice")
+            reading.problem(ProblemCode.FIELD_NEEDS_REVIEW, f.key, label=f.label, reason="printed_choice")
             return
         reading.values[f.key] = {"value": value, "raw": raw, "source": source}
         return
     if not raw.strip():
         if f.required:
-            reading.problem("field_missing", f.key, label=f.label)
+            reading.problem(ProblemCode.FIELD_MISSING, f.key, label=f.label)
         return
     try:
         value = _choice(f, raw) if f.type == "choice" else normalize.normalize(f.type, raw)
     except ValueError as exc:
-        code = getattr(exc, "code", "field_malformed")
+        code = getattr(exc, "code", ProblemCode.FIELD_MALFORMED)
         reading.problem(code, f.key, label=f.label, raw=raw[:_RAW_LIMIT], reason=str(exc))
         return
     reading.values[f.key] = {"value": value, "raw": raw, "source": source}
@@ -323,13 +318,13 @@ def _extract_lines(data: bytes, pages: int, reading: FormReading, extra: dict[in
     except Exception as exc:  # pdfminer raises many kinds; the cause is in args[0]
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
         if "password" in type(cause).__name__.lower() or "encrypt" in str(cause).lower():
-            reading.problem("form_encrypted")
+            reading.problem(ProblemCode.FORM_ENCRYPTED)
         else:
-            reading.problem("form_corrupt", error=type(cause).__name__)
+            reading.problem(ProblemCode.FORM_CORRUPT, error=type(cause).__name__)
         return None
     if chars and unmapped * 2 > chars:
         # Fonts without a character map (some print drivers): glyphs but no letters.
-        reading.problem("form_text_unreadable", pages=pages)
+        reading.problem(ProblemCode.FORM_TEXT_UNREADABLE, pages=pages)
         return None
     return lines, chars, images, scanned_pages
 
@@ -393,7 +388,7 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
         return
     lines, chars, images, scanned_pages = extracted
     if chars == 0:
-        reading.problem("form_scanned", pages=pages)
+        reading.problem(ProblemCode.FORM_SCANNED, pages=pages)
         return
     reading.form_version = reading.form_version or _version_from_text(lines)
     left = _page_left(lines)
@@ -414,7 +409,7 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
                 pos = hit[0] + 1
                 break
     if not found:
-        reading.problem("form_not_recognised", pages=pages)
+        reading.problem(ProblemCode.FORM_NOT_RECOGNISED, pages=pages)
         return
     reading.recognised = True
 
@@ -440,13 +435,13 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
         raw[f.key] = ("\n" if f.multiline else " ").join(parts)
 
     if not any(raw.get(f.key, "").strip() for f in fm.fields if f.type != "choice"):
-        reading.problem("form_scanned" if images else "form_empty", **({"pages": pages} if images else {}))
+        reading.problem(ProblemCode.FORM_SCANNED if images else ProblemCode.FORM_EMPTY, **({"pages": pages} if images else {}))
         return
 
     reading.method = "text"
     if scanned_pages:
         # The text is a scanner's OCR layer: it may misread a digit and still look valid.
-        reading.problem("form_ocr_layer", pages=scanned_pages)
+        reading.problem(ProblemCode.FORM_OCR_LAYER, pages=scanned_pages)
     for f in fm.fields:
         page = lines[found[f.key][0]].page if f.key in found else None
         source = f"label '{f.label}' on page {page}"

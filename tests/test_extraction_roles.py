@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from intake.extraction import AttachmentInfo, assign_roles
+from parsers.fieldmap import load_fieldmap
 
 
 def roles(*files, max_bytes=1000):
     infos = [AttachmentInfo(name, None, detected, size, "0" * 64) for name, detected, size in files]
-    assign_roles(infos, max_bytes)
+    assign_roles(infos, max_bytes, load_fieldmap())
     return [a.role for a in infos]
 
 
