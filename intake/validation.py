@@ -29,6 +29,7 @@ from notifications import receipts, reminders
 from notifications.render import environment
 from parsers import danish, filetype
 from parsers.codes import READER_PARAMS, ProblemCode
+from parsers.fieldmap import DEFAULT as DEFAULT_FIELDMAP
 from parsers.fieldmap import FieldMap, FieldMapError, load_fieldmap
 from store.models import Attachment, Case, Submission
 from store.words import AttachmentRole, CaseStatus, MailKind
@@ -122,7 +123,7 @@ def check_field_maps() -> FieldMap:
     for res in resources.files("config").joinpath("fields").iterdir():
         if res.name.endswith(".toml"):
             _field_map(res.name.removesuffix(".toml"))
-    return _field_map("application-v1")
+    return _field_map(DEFAULT_FIELDMAP)
 
 
 def _field_map(name: str) -> FieldMap:

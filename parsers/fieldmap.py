@@ -169,8 +169,11 @@ def _parse(name: str, data: dict[str, Any]) -> FieldMap:
     )
 
 
+DEFAULT = "application-v1"  # the map the worker reads with
+
+
 @cache
-def load_fieldmap(name: str = "application-v1") -> FieldMap:
+def load_fieldmap(name: str = DEFAULT) -> FieldMap:
     """Load ``config/fields/<name>.toml`` (shipped inside the package)."""
     where = f"config/fields/{name}.toml"
     res = resources.files("config").joinpath("fields", f"{name}.toml")
