@@ -8,7 +8,9 @@ comes from the pool file.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from decimal import ROUND_HALF_UP, Decimal
+from typing import ClassVar
 
 from intake.rules.base import Application, BudgetLine, LineRule, Rule, decimal_or_none
 from parsers import danish
@@ -26,38 +28,64 @@ def _funded(subject: Application, line: BudgetLine) -> tuple[Decimal, Decimal] |
     return None
 
 
-class RateAboveFunded(LineRule):
+class _AboveFunded(LineRule):
+    """A salary line's rate or share compared with what the pool funds in its year."""
+
+    params = frozenset({"value", "limit", "year"})
+    part: ClassVar[str]  # the line's column
+
+    @abstractmethod
+    def compare(self, line: BudgetLine, rate: Decimal, share: Decimal) -> tuple[Decimal | None, Decimal]:
+        """(the line's value, the funded limit)."""
+
+    @abstractmethod
+    def show(self, value: Decimal) -> str:
+        """The value as a Danish message writes it."""
+
+    def check_line(self, subject: Application, line: BudgetLine) -> list[Finding]:
+        """A finding when the value is above the funded limit."""
+        funded = _funded(subject, line) if line.is_salary else None
+        if funded is None:
+            return []
+        value, limit = self.compare(line, *funded)
+        if value is None or value <= limit:
+            return []
+        return [self.found(f"{line.key}.{self.part}", value=self.show(value), limit=self.show(limit),
+                           year=line.year)]
+
+
+class RateAboveFunded(_AboveFunded):
     """An hourly rate above the rate the pool funds that year."""
 
     code = ProblemCode.RATE_ABOVE_FUNDED
     field = "<salary line>.rate"
     description = "A salary line's hourly rate is above the pool's funded rate for its year."
-    params = frozenset({"value", "limit", "year"})
+    part = "rate"
 
-    def check_line(self, subject: Application, line: BudgetLine) -> list[Finding]:
-        """A finding when the rate is above the funded rate."""
-        funded = _funded(subject, line) if line.is_salary else None
-        if funded is None or line.rate is None or line.rate <= funded[0]:
-            return []
-        return [self.found(f"{line.key}.rate", value=danish.kroner(line.rate),
-                           limit=danish.kroner(funded[0]), year=line.year)]
+    def compare(self, line: BudgetLine, rate: Decimal, share: Decimal) -> tuple[Decimal | None, Decimal]:
+        """The hourly rate against the funded rate."""
+        return line.rate, rate
+
+    def show(self, value: Decimal) -> str:
+        """Kroner."""
+        return danish.kroner(value)
 
 
-class ShareAboveFunded(LineRule):
+class ShareAboveFunded(_AboveFunded):
     """A share of the rate above the share the pool funds that year (100 %, then 75 %)."""
 
     code = ProblemCode.SHARE_ABOVE_FUNDED
     field = "<salary line>.share"
     description = "A salary line's share is above the pool's funded share for its year."
-    params = frozenset({"value", "limit", "year"})
+    part = "share"
 
-    def check_line(self, subject: Application, line: BudgetLine) -> list[Finding]:
-        """A finding when the share is above the funded share."""
-        funded = _funded(subject, line) if line.is_salary else None
-        if funded is None or line.share is None or line.share <= funded[1]:
-            return []
-        return [self.found(f"{line.key}.share", value=danish.percent_da(line.share),
-                           limit=danish.percent_da(funded[1]), year=line.year)]
+    def compare(self, line: BudgetLine, rate: Decimal, share: Decimal) -> tuple[Decimal | None, Decimal]:
+        """The share against the funded share."""
+        return line.share, share
+
+    def show(self, value: Decimal) -> str:
+        """A percentage."""
+        return danish.percent_da(value)
 
 
 class _AgainstNorm(LineRule):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
+from typing import ClassVar
 
 from intake.rules.base import Application, Rule, decimal_or_none
 from parsers import danish, normalize
@@ -46,52 +47,64 @@ class FieldMissing(FieldRule):
                 if key not in subject.flagged and subject.value(key) is None]
 
 
-class CvrCheckDigit(FieldRule):
+class _ValueRule(FieldRule):
+    """A rule about one field's value as the form gives it; the finding quotes the value."""
+
+    param: ClassVar[str]  # the name the value is quoted under
+
+    @abstractmethod
+    def valid(self, value: object) -> bool:
+        """True when the value passes."""
+
+    def check_fields(self, subject: Application) -> list[Finding]:
+        """A finding when the field has a value that does not pass."""
+        assert self.field is not None
+        value = self._unflagged(subject, self.field)
+        if value is None or self.valid(value):
+            return []
+        return [self.found(self.field, **{self.param: value})]
+
+
+class CvrCheckDigit(_ValueRule):
     """The CVR number fails its modulus-11 check: no such organisation."""
 
     code = ProblemCode.CVR_CHECK_DIGIT
     field = "cvr"
     description = "The CVR number is not 8 digits passing the modulus-11 check (weights 2,7,6,5,4,3,2,1)."
     params = frozenset({"raw"})
+    param = "raw"
 
-    def check_fields(self, subject: Application) -> list[Finding]:
-        """A finding when the CVR number is invalid."""
-        cvr = self._unflagged(subject, "cvr")
-        if cvr is None or normalize.is_valid_cvr(str(cvr)):
-            return []
-        return [self.found("cvr", raw=cvr)]
+    def valid(self, value: object) -> bool:
+        """8 digits with the right check digit."""
+        return normalize.is_valid_cvr(str(value))
 
 
-class MunicipalityUnknown(FieldRule):
+class MunicipalityUnknown(_ValueRule):
     """The municipality is none of Denmark's 98."""
 
     code = ProblemCode.MUNICIPALITY_UNKNOWN
     field = "municipality"
     description = "The municipality is not one of Denmark's 98 municipalities."
     params = frozenset({"raw"})
+    param = "raw"
 
-    def check_fields(self, subject: Application) -> list[Finding]:
-        """A finding when the municipality is unknown."""
-        town = self._unflagged(subject, "municipality")
-        if town is None or danish.municipality_name(str(town)) is not None:
-            return []
-        return [self.found("municipality", raw=town)]
+    def valid(self, value: object) -> bool:
+        """One of the municipalities, in any spelling."""
+        return danish.municipality_name(str(value)) is not None
 
 
-class EmailInvalid(FieldRule):
+class EmailInvalid(_ValueRule):
     """The contact e-mail cannot be an address (we could not answer)."""
 
     code = ProblemCode.EMAIL_INVALID
     field = "contact_email"
     description = "The contact e-mail address is not shaped like an address."
     params = frozenset({"value"})
+    param = "value"
 
-    def check_fields(self, subject: Application) -> list[Finding]:
-        """A finding when the address is malformed."""
-        email = self._unflagged(subject, "contact_email")
-        if email is None or _EMAIL.match(str(email)):
-            return []
-        return [self.found("contact_email", value=email)]
+    def valid(self, value: object) -> bool:
+        """Shaped like an address."""
+        return _EMAIL.match(str(value)) is not None
 
 
 class FteNotPositive(FieldRule):
