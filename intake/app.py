@@ -15,6 +15,7 @@ from intake.errors import TemporaryFailure
 from intake.pool import Pool, load_pool
 from intake.settings import ImapSourceSettings, MaildirSourceSettings, Settings
 from intake.sources import Source
+from intake.validation import validate
 from store import db
 
 
@@ -50,9 +51,11 @@ def make_source(cfg: MaildirSourceSettings | ImapSourceSettings) -> Source:
 
 def build_app(settings: Settings, now: Callable[[], dt.datetime] = utc_now,
               upgrade: bool | None = None) -> App:
-    """Load the pool, open the database (migrating it if allowed) and wire the context."""
+    """Load the pool, check the data files against the code (``intake/validation.py``), open the
+    database (migrating it if allowed) and wire the context."""
     base = settings.path.resolve().parent if settings.path else None
     pool = load_pool(settings.pool, base)
+    validate(settings, pool)
     if settings.database_url.startswith("sqlite:///"):
         from pathlib import Path
 

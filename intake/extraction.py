@@ -1,32 +1,50 @@
 """The seam between a routed mail and its case: what the attachments say.
 
 Each attachment is typed by its bytes and given a role: the application
-``form``, the ``budget``, a part of a final report (``ledelseserklaering`` …),
-``bilag`` (anything else) or ``for stor`` (above the size limit, not read). The
-form and the budget are read with the field map and the limits from the
-settings, the checks run, and the pipeline gets an :class:`Extraction` with a
-status. Pure: no database, no clock (the arrival time is passed in).
+``form``, the ``budget``, a part of a final report (``rapportdel``, with the
+parts it holds), ``bilag`` (anything else) or ``for stor`` (above the size
+limit, not read). The form and the budget are read with the field map and the
+limits from the settings (through the reader protocols of
+``parsers/readers.py``), the rules run, and the pipeline gets an
+:class:`Extraction` with a status. Pure: no database, no clock (the arrival
+time is passed in).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from intake.rules import checks
-from intake.rules import texts as P
+from intake.pool import Pool
+from intake.rules import registry
+from intake.rules.base import Application, Report
+from intake.rules.texts import Texts, field_labels
+from intake.settings import Settings
 from parsers import danish, filetype
+from parsers.codes import Finding, Problem, ProblemCode
+from parsers.fieldmap import FieldMap, load_fieldmap
+from parsers.form import FormReading
 from parsers.mime import ParsedMail
+from parsers.readers import READERS, Readers
 from store.words import AttachmentRole, CaseStatus, MailKind
 
-# Folded name fragments that tell what an attachment is meant to be.
-FORM_HINTS = ("ansog", "ansoeg", "skema", "application", "form")
-BUDGET_HINTS = ("budget",)
 FORM_TYPES = (filetype.PDF, *filetype.WORD_PROCESSING, *filetype.IMAGES)
 # An image smaller than this without a form-like name is a logo, not a photographed form.
 PHOTO_MIN_BYTES = 100_000
+
+
+class ExtractionContext(Protocol):
+    """What extraction needs from the processing context (``intake.cases.pipeline.Context``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def pool(self) -> Pool: ...
+    @property
+    def now(self) -> Callable[[], dt.datetime]: ...
 
 
 @dataclass
@@ -49,7 +67,7 @@ class Extraction:
     attachments: list[AttachmentInfo]
     fields: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
-    problems: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     status: CaseStatus = CaseStatus.RECEIVED
     late: bool = False
     cvrs: list[str] = field(default_factory=list)  # CVR numbers found in a report's text
@@ -83,18 +101,18 @@ def _ext(name: str | None) -> str:
     return (name or "").rsplit(".", 1)[-1].lower() if "." in (name or "") else ""
 
 
-def _budget_score(a: AttachmentInfo) -> int:
-    hinted = _hint(a.filename, BUDGET_HINTS)
-    if a.detected_type in checks.SPREADSHEET_TYPES and a.detected_type != filetype.OFFICE_ENCRYPTED:
+def _budget_score(a: AttachmentInfo, fm: FieldMap) -> int:
+    hinted = _hint(a.filename, fm.budget.hints)
+    if a.detected_type in filetype.SPREADSHEETS:
         return 3 + hinted
     if a.detected_type == filetype.OFFICE_ENCRYPTED and (hinted or _ext(a.filename) in ("xlsx", "xlsm", "xls", "ods")):
         return 3 + hinted
-    return 1 if hinted and not _hint(a.filename, FORM_HINTS) else 0
+    return 1 if hinted and not _hint(a.filename, fm.form_hints) else 0
 
 
-def _form_score(a: AttachmentInfo) -> int:
-    hinted = _hint(a.filename, FORM_HINTS)
-    if _hint(a.filename, BUDGET_HINTS) and not hinted:
+def _form_score(a: AttachmentInfo, fm: FieldMap) -> int:
+    hinted = _hint(a.filename, fm.form_hints)
+    if _hint(a.filename, fm.budget.hints) and not hinted:
         return 0
     if a.detected_type == filetype.PDF:
         return 3 + hinted
@@ -107,8 +125,8 @@ def _form_score(a: AttachmentInfo) -> int:
     return 0
 
 
-def assign_roles(infos: list[AttachmentInfo], max_bytes: int) -> None:
-    """Pick the budget and the form among the attachments (by type, then name hints)."""
+def assign_roles(infos: list[AttachmentInfo], max_bytes: int, fieldmap: FieldMap) -> None:
+    """Pick the budget and the form among the attachments (by type, then the field map's name hints)."""
     usable = []
     for a in infos:
         if a.size > max_bytes:
@@ -116,104 +134,94 @@ def assign_roles(infos: list[AttachmentInfo], max_bytes: int) -> None:
         else:
             a.role = AttachmentRole.OTHER
             usable.append(a)
-    budget = max(usable, key=_budget_score, default=None)
-    if budget is not None and _budget_score(budget) > 0:
+    budget = max(usable, key=lambda a: _budget_score(a, fieldmap), default=None)
+    if budget is not None and _budget_score(budget, fieldmap) > 0:
         budget.role = AttachmentRole.BUDGET
-    form = max((a for a in usable if a.role == AttachmentRole.OTHER), key=_form_score, default=None)
-    if form is not None and _form_score(form) > 0:
+    form = max((a for a in usable if a.role == AttachmentRole.OTHER),
+               key=lambda a: _form_score(a, fieldmap), default=None)
+    if form is not None and _form_score(form, fieldmap) > 0:
         form.role = AttachmentRole.FORM
 
 
-def _unpack(result: Any) -> tuple[dict, list[dict]]:
-    """A reader's (values, problems), whether it returns a pair or an object."""
-    if isinstance(result, tuple):
-        return result[0] or {}, list(result[1] or [])
-    if hasattr(result, "as_dict"):  # the budget reading
-        return result.as_dict() or {}, list(result.problems or [])
-    for name in ("values", "budget", "fields"):
-        values = getattr(result, name, None)
-        if isinstance(values, dict):
-            return values, list(getattr(result, "problems", []) or [])
-    return {}, list(getattr(result, "problems", []) or [])
+def texts_for(fieldmap: FieldMap, pool: Pool) -> Texts:
+    """The Danish texts with the labels of this field map and pool."""
+    return Texts(field_labels(fieldmap, pool.report))
 
 
-def _too_large(infos: list[AttachmentInfo], max_bytes: int) -> list[dict]:
-    return [{"code": "attachment_too_large", "field": None,
-             "params": {"filename": a.filename or "", "size": danish.size_da(a.size),
-                        "limit": danish.size_da(max_bytes)}}
-            for a in infos if a.role == AttachmentRole.TOO_LARGE]
+def _read_form(infos: list[AttachmentInfo], data: dict[int, bytes], fieldmap: FieldMap,
+               max_pages: int, readers: Readers) -> FormReading | None:
+    """Read the form; among several PDFs, the one that turns out to be our form is the form."""
+    form = next((i for i in infos if i.role == AttachmentRole.FORM), None)
+    if form is None or form.detected_type != filetype.PDF:
+        return None
+    reading = readers.form(data[id(form)], fieldmap, max_pages=max_pages)
+    if reading.recognised:
+        return reading
+    for other in infos:
+        if other.role != AttachmentRole.OTHER or other.detected_type != filetype.PDF:
+            continue
+        candidate = readers.form(data[id(other)], fieldmap, max_pages=max_pages)
+        if candidate.recognised:
+            form.role, other.role = AttachmentRole.OTHER, AttachmentRole.FORM
+            return candidate
+    return reading
 
 
-def extract_application(mail: ParsedMail, context, received_at: dt.datetime) -> Extraction:
+def extract_application(mail: ParsedMail, context: ExtractionContext, received_at: dt.datetime,
+                        readers: Readers = READERS) -> Extraction:
     """Read the form and the budget, check them, and give the status they earn."""
-    from parsers.budget import read_budget
-    from parsers.fieldmap import load_fieldmap
-    from parsers.form import read_application_form
-
     limits = context.settings.processing
     fieldmap = load_fieldmap()
     infos = describe_attachments(mail)
-    assign_roles(infos, limits.max_attachment_bytes)
+    assign_roles(infos, limits.max_attachment_bytes, fieldmap)
     data = {id(info): att.data for info, att in zip(infos, mail.attachments, strict=True)}
-    fields: dict = {}
-    budget: dict = {}
-    read_problems: list[dict] = _too_large(infos, limits.max_attachment_bytes)
-    form = next((i for i in infos if i.role == AttachmentRole.FORM), None)
-    if form is not None and form.detected_type == filetype.PDF:
-        reading = read_application_form(data[id(form)], fieldmap, max_pages=limits.max_pdf_pages)
-        if not getattr(reading, "recognised", True):
-            # several PDFs: the one that turns out to be our form is the form
-            for other in infos:
-                if other.role != AttachmentRole.OTHER or other.detected_type != filetype.PDF:
-                    continue
-                candidate = read_application_form(data[id(other)], fieldmap,
-                                                  max_pages=limits.max_pdf_pages)
-                if getattr(candidate, "recognised", False):
-                    form.role, other.role, reading = AttachmentRole.OTHER, AttachmentRole.FORM, candidate
-                    break
-        fields, found = _unpack(reading)
-        read_problems += [{**p, "part": AttachmentRole.FORM} for p in found]
+    reading = _read_form(infos, data, fieldmap, limits.max_pdf_pages, readers)
+    fields = reading.values if reading is not None else {}
+    budget: dict[str, Any] = {}
+    budget_findings: list[Finding] = []
     for info in infos:
-        if info.role == AttachmentRole.BUDGET and info.detected_type in checks.SPREADSHEET_TYPES:
-            budget, found = _unpack(read_budget(
-                data[id(info)], info.detected_type, fieldmap, max_cells=limits.max_sheet_cells))
-            read_problems += [{**p, "part": AttachmentRole.BUDGET} for p in found]
-    required = [f.key for f in fieldmap.fields if f.required]
-    found_problems = checks.check_application(fields, budget, infos, received_at, context.pool,
-                                              read_problems, required=required)
-    late = any(p["code"] == "late" for p in found_problems)
-    return Extraction(attachments=infos, fields=fields, budget=budget, problems=found_problems,
-                      status=checks.status_for(found_problems, late), late=late)
+        if info.role == AttachmentRole.BUDGET and info.detected_type in filetype.BUDGET_TYPES:
+            read = readers.budget(data[id(info)], info.detected_type, fieldmap,
+                                  max_cells=limits.max_sheet_cells)
+            budget = read.as_dict()
+            budget_findings += read.problems
+    subject = Application(
+        received_at=received_at, pool=context.pool, attachments=infos,
+        max_attachment_bytes=limits.max_attachment_bytes, fields=fields, budget=budget,
+        required=fieldmap.required, form_findings=reading.problems if reading is not None else [],
+        budget_findings=budget_findings)
+    problems = registry.check_application(subject, texts_for(fieldmap, context.pool))
+    late = any(p["code"] == ProblemCode.LATE for p in problems)
+    return Extraction(attachments=infos, fields=fields, budget=budget, problems=problems,
+                      status=registry.status_for(problems, late), late=late)
 
 
-def extract_report(mail: ParsedMail, context, received_at: dt.datetime,
-                   earlier_parts: set[str] = frozenset()) -> Extraction:
+def extract_report(mail: ParsedMail, context: ExtractionContext, received_at: dt.datetime,
+                   earlier_parts: Collection[str] = frozenset(), readers: Readers = READERS) -> Extraction:
     """Classify the report's parts; parts sent in earlier submissions of the case count too."""
-    from parsers.report import read_report
-
     limits = context.settings.processing
     infos = describe_attachments(mail)
     for a in infos:
         a.role = AttachmentRole.TOO_LARGE if a.size > limits.max_attachment_bytes else AttachmentRole.OTHER
     readable = [(info, att) for info, att in zip(infos, mail.attachments, strict=True)
                 if info.role != AttachmentRole.TOO_LARGE]
-    reading = read_report([(att.filename, att.data, info.detected_type) for info, att in readable],
-                          max_pages=limits.max_pdf_pages)
+    reading = readers.report([(att.filename, att.data, info.detected_type) for info, att in readable],
+                             context.pool.report, max_pages=limits.max_pdf_pages)
     for (info, _), rf in zip(readable, reading.files, strict=True):
         info.role = AttachmentRole.REPORT_PART if rf.parts else AttachmentRole.OTHER
         info.parts = list(rf.parts)
-    raw = _too_large(infos, limits.max_attachment_bytes) + [
-        p for p in reading.problems
-        if not (p["code"].startswith("report_missing_") and p["field"] in earlier_parts)]
-    found_problems = checks.check_deadline(received_at, context.pool, "report_deadline", "report_late")
-    late = bool(found_problems)
-    found_problems += P.render_all(raw)
-    return Extraction(attachments=infos, problems=found_problems,
-                      status=checks.status_for(found_problems, late), late=late, cvrs=reading.cvrs)
+    subject = Report(received_at=received_at, pool=context.pool, attachments=infos,
+                     max_attachment_bytes=limits.max_attachment_bytes, files=reading.files,
+                     earlier_parts=frozenset(earlier_parts), findings=reading.problems)
+    problems = registry.check_report(subject, texts_for(load_fieldmap(), context.pool))
+    late = any(p["code"] == ProblemCode.REPORT_LATE for p in problems)
+    return Extraction(attachments=infos, problems=problems,
+                      status=registry.status_for(problems, late), late=late, cvrs=reading.cvrs)
 
 
-def extract(mail: ParsedMail, kind: str, context, received_at: dt.datetime | None = None,
-            earlier_parts: set[str] = frozenset()) -> Extraction:
+def extract(mail: ParsedMail, kind: str, context: ExtractionContext,
+            received_at: dt.datetime | None = None,
+            earlier_parts: Collection[str] = frozenset()) -> Extraction:
     """Read what a mail of ``kind`` brings; other kinds keep only their attachments."""
     received_at = received_at or context.now()
     if kind == MailKind.APPLICATION:

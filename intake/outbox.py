@@ -51,7 +51,8 @@ def pool_facts(pool: Pool) -> PoolFacts:
     report = next((k for k in pool.kinds if k.kind == MailKind.REPORT and k.subjects), None)
     return PoolFacts(name=pool.name, owner=pool.owner, inbox=pool.inbox, timezone=pool.timezone,
                      dates=dict(pool.dates), assessment=pool.assessment,
-                     report_subject=report.subjects[0] if report else "")
+                     report_subject=report.subjects[0] if report else "",
+                     parts={part.key: part.name for part in pool.report.parts})
 
 
 def sender_identity(settings: Settings, pool: Pool) -> Sender:

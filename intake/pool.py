@@ -1,7 +1,8 @@
-"""The pool file: subjects, dates, rates and reminder offsets of one funding round.
+"""The pool file: subjects, dates, rates, report parts and reminder offsets of one funding round.
 
 The file is data (TOML under ``config/pools/``); this module only reads and
-validates it into immutable objects the rest of the worker is given.
+validates it into immutable objects the rest of the worker is given. A new
+round is a new file: nothing about a round lives in code.
 """
 
 from __future__ import annotations
@@ -12,9 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from intake.errors import ConfigError
+from parsers import danish
+from parsers.report import ReportPart, ReportSpec
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class Pool:
     salary: tuple[SalaryRate, ...]
     kinds: tuple[MailKind, ...]
     reminders: tuple[Reminder, ...]
+    report: ReportSpec
     source: str
 
     @property
@@ -92,7 +99,7 @@ def _decimal(value: object, where: str) -> Decimal:
         raise ConfigError(f"{where}: expected a number, got {value!r}") from None
 
 
-def _require(table: dict, key: str, where: str, kind: type | tuple[type, ...]):
+def _require(table: dict[str, Any], key: str, where: str, kind: type[T] | tuple[type[T], ...]) -> T:
     if key not in table:
         raise ConfigError(f"{where}: missing key '{key}'")
     value = table[key]
@@ -101,7 +108,68 @@ def _require(table: dict, key: str, where: str, kind: type | tuple[type, ...]):
     return value
 
 
-def parse_pool(data: dict, source: str) -> Pool:
+def _words(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """A list of folded keywords (``ledelsens erklaering``): what :func:`danish.fold` gives."""
+    words = table.get(key, [])
+    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+        raise ConfigError(f"{where}: key '{key}' must be a list of words")
+    for w in words:
+        if danish.fold(w) != w:
+            raise ConfigError(f"{where}: key '{key}': write {w!r} folded, as {danish.fold(w)!r}")
+    return tuple(words)
+
+
+_PART_KEYS = {"key", "name", "missing", "keywords", "weak_keywords", "max_pages"}
+
+
+def _report_part(p: dict[str, Any], where: str) -> ReportPart:
+    unknown = sorted(set(p) - _PART_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}'")
+    key = _require(p, "key", where, str)
+    where = f"{where} ({key})"
+    max_pages = None
+    if "max_pages" in p:
+        max_pages = _decimal(p["max_pages"], f"{where} max_pages")
+        if max_pages <= 0:
+            raise ConfigError(f"{where}: max_pages must be above 0")
+    missing = _require(p, "missing", where, str)
+    try:
+        missing = missing.format_map({"max_pages": danish.pages_da(max_pages)} if max_pages else {})
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError(f"{where}: key 'missing' may use only {{max_pages}}, and only with "
+                          f"max_pages set ({exc!r})") from None
+    keywords = _words(p, "keywords", where)
+    if not keywords:
+        raise ConfigError(f"{where}: key 'keywords' needs at least one word")
+    return ReportPart(key=key, name=_require(p, "name", where, str), missing=missing,
+                      keywords=keywords, weak_keywords=_words(p, "weak_keywords", where),
+                      max_pages=max_pages)
+
+
+def _report(data: dict[str, Any], source: str) -> ReportSpec:
+    """``[report]``: the final report's parts and the order their keywords are tried in."""
+    table = _require(data, "report", source, dict)
+    unknown = sorted(set(table) - {"parts", "match_order"})
+    if unknown:
+        raise ConfigError(f"{source} [report]: unknown key '{unknown[0]}'")
+    parts: list[ReportPart] = []
+    for i, p in enumerate(_require(table, "parts", f"{source} [report]", list)):
+        where = f"{source} [[report.parts]] #{i + 1}"
+        if not isinstance(p, dict):
+            raise ConfigError(f"{where}: expected a table")
+        parts.append(_report_part(p, where))
+    keys = [p.key for p in parts]
+    if not parts or len(set(keys)) != len(keys):
+        raise ConfigError(f"{source} [report]: parts need unique keys (got {keys})")
+    order = _require(table, "match_order", f"{source} [report]", list)
+    if sorted(order) != sorted(keys):
+        raise ConfigError(f"{source} [report]: match_order must name every part once "
+                          f"({', '.join(keys)}), not {order}")
+    return ReportSpec(parts=tuple(parts), match_order=tuple(order))
+
+
+def parse_pool(data: dict[str, Any], source: str) -> Pool:
     """Validate the parsed TOML of a pool file and build a :class:`Pool`."""
     pool = _require(data, "pool", source, dict)
     dates_t = _require(data, "dates", source, dict)
@@ -165,6 +233,7 @@ def parse_pool(data: dict, source: str) -> Pool:
         salary=salary,
         kinds=tuple(kinds),
         reminders=reminders,
+        report=_report(data, source),
         source=source,
     )
 

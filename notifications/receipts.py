@@ -72,15 +72,15 @@ def _format(value: Any, kind: str) -> str:
     return str(value)
 
 
-def attachment_lines(submission: Submission | None) -> list[dict[str, str]]:
-    """Each attachment's name and, in Danish, what we took it for."""
+def attachment_lines(submission: Submission | None, parts: dict[str, str]) -> list[dict[str, str]]:
+    """Each attachment's name and, in Danish, what we took it for (``parts``: the pool's part names)."""
     if submission is None:
         return []
     words = labels()
     out = []
     for a in submission.attachments:
         if a.parts:
-            what = ", ".join(words["parts"].get(part, part) for part in a.parts)
+            what = ", ".join(parts.get(part, part) for part in a.parts)
         elif a.role:
             what = words["roles"].get(a.role, a.role)
         else:
@@ -138,7 +138,7 @@ def receipt_context(case: Case, submission: Submission | None, incoming: Incomin
         "name": incoming.from_name or case.sender_name or "",
         "subject": incoming.subject,
         "received": datetime_da(incoming.arrived_at, pool.timezone),
-        "attachments": attachment_lines(submission),
+        "attachments": attachment_lines(submission, pool.parts),
         "fields": field_lines(submission),
         "budget_total": kroner(budget.get("total")),
         "budget_read": bool(budget),

@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -95,13 +96,10 @@ def cases_for(session: Session, applies_to: str) -> list[Case]:
     return list(session.scalars(q.order_by(Case.id)))
 
 
-def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetup, now: dt.datetime
-                    ) -> Rendered:
-    """The finished reminder mail for ``case`` from ``config/templates/reminder-<id>.(txt|html).j2``.
-
-    Only for a case with a sender address (``run`` skips the others first)."""
+def reminder_context(case: Case, rule: Rule, setup: ReceiptSetup) -> dict[str, Any]:
+    """Everything the reminder templates of ``rule`` show about ``case``."""
     problems = problem_lines(cd.current_submission(case))
-    context = {
+    return {
         "case_id": case.case_id,
         "name": case.sender_name or "",
         "subject": case.subject or "",
@@ -114,6 +112,14 @@ def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetu
         "pool": setup.pool,
         "dates": pool_dates(setup.pool),
     }
+
+
+def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetup, now: dt.datetime
+                    ) -> Rendered:
+    """The finished reminder mail for ``case`` from ``config/templates/reminder-<id>.(txt|html).j2``.
+
+    Only for a case with a sender address (``run`` skips the others first)."""
+    context = reminder_context(case, rule, setup)
     env = environment()
     text_module = env.get_template(f"reminder-{rule.id}.txt.j2").make_module(context)
     html = env.get_template(f"reminder-{rule.id}.html.j2").render(**context)

@@ -52,6 +52,7 @@ class PoolFacts:
     dates: dict[str, dt.date]
     assessment: str
     report_subject: str = ""
+    parts: dict[str, str] = field(default_factory=dict)  # report part key -> Danish name
 
 
 @dataclass(frozen=True)

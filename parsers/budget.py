@@ -50,6 +50,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from parsers import danish, filetype, normalize
+from parsers.codes import Finding, ProblemCode, finding
 from parsers.fieldmap import BudgetLine, BudgetMap, FieldMap
 from parsers.workbooks import (
     LOADERS,
@@ -73,12 +74,12 @@ class BudgetReading:
     total: str | None = None
     total_source: str | None = None
     recomputed: list[str] = field(default_factory=list)
-    problems: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     method: str | None = None
 
-    def problem(self, code: str, field: str | None = None, **params: Any) -> None:
+    def problem(self, code: ProblemCode, field: str | None = None, **params: Any) -> None:
         """Record a problem."""
-        self.problems.append({"code": code, "field": field, "params": params})
+        self.problems.append(finding(code, field, **params))
 
     def as_dict(self) -> dict[str, Any]:
         """The ``Submission.budget`` JSON of docs/contracts.md; ``{}`` when nothing was read."""
@@ -95,31 +96,31 @@ def read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cell
     """Read the budget lines and total; every problem is recorded, nothing raises."""
     reading = BudgetReading()
     if detected_type == filetype.OFFICE_ENCRYPTED:
-        reading.problem("budget_encrypted")
+        reading.problem(ProblemCode.BUDGET_ENCRYPTED)
         return reading
     if detected_type == filetype.PDF:
-        reading.problem("budget_is_pdf")
+        reading.problem(ProblemCode.BUDGET_IS_PDF)
         return reading
     loader = LOADERS.get(detected_type)
     if loader is None:
-        reading.problem("budget_unsupported", type=detected_type)
+        reading.problem(ProblemCode.BUDGET_UNSUPPORTED, type=detected_type)
         return reading
     try:
         book = loader(data, max_cells)
     except TooManyCells as exc:
-        reading.problem("budget_too_many_cells", cells=exc.cells, max_cells=max_cells)
+        reading.problem(ProblemCode.BUDGET_TOO_MANY_CELLS, cells=exc.cells, max_cells=max_cells)
         return reading
     except Unsupported as exc:
-        reading.problem("budget_unsupported", type=str(exc))
+        reading.problem(ProblemCode.BUDGET_UNSUPPORTED, type=str(exc))
         return reading
     except Exception as exc:  # any library error on a broken file is "corrupt"
-        reading.problem("budget_corrupt", error=type(exc).__name__)
+        reading.problem(ProblemCode.BUDGET_CORRUPT, error=type(exc).__name__)
         return reading
     try:
         _extract(book, fieldmap.budget, reading)
     except Exception as exc:  # a shape we did not foresee: say so, never crash the intake
         reading.lines, reading.total, reading.total_source, reading.recomputed = [], None, None, []
-        reading.problem("budget_corrupt", error=type(exc).__name__)
+        reading.problem(ProblemCode.BUDGET_CORRUPT, error=type(exc).__name__)
     return reading
 
 
@@ -254,14 +255,14 @@ def _read_value(sheet: Sheet, found: _Found, part: str, reading: BudgetReading
     if cell is None or (cell.value is None and not cell.formula) or _text(cell.value).strip() == "":
         if cell is not None and cell.formula:
             return None, source, True
-        reading.problem("budget_value_missing", field_name, **params)
+        reading.problem(ProblemCode.BUDGET_VALUE_MISSING, field_name, **params)
         return None, source, False
     if cell.formula and (cell.value is None or _text(cell.value).startswith("#")):
         return None, source, True  # no cached value, or an error the inputs caused: compute it
     try:
         return _to_decimal(cell.value, part), source, False
     except (ValueError, InvalidOperation, ArithmeticError) as exc:
-        reading.problem("budget_value_malformed", field_name, raw=_text(cell.value)[:200],
+        reading.problem(ProblemCode.BUDGET_VALUE_MALFORMED, field_name, raw=_text(cell.value)[:200],
                         reason=str(exc), **params)
         return None, source, False
 
@@ -269,7 +270,7 @@ def _read_value(sheet: Sheet, found: _Found, part: str, reading: BudgetReading
 def _extract(book: Book, bm: BudgetMap, reading: BudgetReading) -> None:
     sheet = _pick_sheet(book, bm)
     if sheet is None:
-        reading.problem("budget_not_recognised")
+        reading.problem(ProblemCode.BUDGET_NOT_RECOGNISED)
         return
     cols = _header_columns(sheet, bm)
     origins: set[str] = set()
@@ -279,7 +280,7 @@ def _extract(book: Book, bm: BudgetMap, reading: BudgetReading) -> None:
     for line in bm.lines:
         found = _locate(sheet, book, bm, line, cols)
         if found is None:
-            reading.problem("budget_line_missing", line.key, line=line.label)
+            reading.problem(ProblemCode.BUDGET_LINE_MISSING, line.key, line=line.label)
             amounts.append(None)
             reading.lines.append({"key": line.key, "line": line.label, "hours": None, "rate": None,
                                   "share": None, "amount": None, "source": None, "sources": {}})
@@ -294,7 +295,7 @@ def _extract(book: Book, bm: BudgetMap, reading: BudgetReading) -> None:
             values[part], sources[part] = value, source
             if needs and part != "amount":  # an input given as a formula we cannot evaluate
                 pos = found.positions[part]
-                reading.problem("budget_value_missing", f"{line.key}.{part}", line=line.label,
+                reading.problem(ProblemCode.BUDGET_VALUE_MISSING, f"{line.key}.{part}", line=line.label,
                                 column=part, cell=f"{sheet.name}!{cell_ref(*pos)}")
             recompute = recompute or (needs and part == "amount")
         if recompute:
@@ -307,7 +308,7 @@ def _extract(book: Book, bm: BudgetMap, reading: BudgetReading) -> None:
                 reading.recomputed.append(f"{line.key}.amount")
             else:
                 pos = found.positions["amount"]
-                reading.problem("budget_value_missing", f"{line.key}.amount", line=line.label,
+                reading.problem(ProblemCode.BUDGET_VALUE_MISSING, f"{line.key}.amount", line=line.label,
                                 column="amount", cell=f"{sheet.name}!{cell_ref(*pos)}")
         amounts.append(values.get("amount"))
         amount_refs.append(cell_ref(*found.positions["amount"]))
@@ -322,7 +323,7 @@ def _extract(book: Book, bm: BudgetMap, reading: BudgetReading) -> None:
     found = _locate(sheet, book, bm, total_line, cols)
     if found is None:
         if found_any:
-            reading.problem("budget_line_missing", total_line.key, line=total_line.label)
+            reading.problem(ProblemCode.BUDGET_LINE_MISSING, total_line.key, line=total_line.label)
     else:
         found_any = True
         origins.update("names" if o != "label" else "labels" for o in found.origin.values())
@@ -335,13 +336,13 @@ def _extract(book: Book, bm: BudgetMap, reading: BudgetReading) -> None:
                 reading.recomputed.append(f"{total_line.key}.amount")
             else:
                 pos = found.positions["amount"]
-                reading.problem("budget_value_missing", f"{total_line.key}.amount", line=total_line.label,
+                reading.problem(ProblemCode.BUDGET_VALUE_MISSING, f"{total_line.key}.amount", line=total_line.label,
                                 column="amount", cell=f"{sheet.name}!{cell_ref(*pos)}")
         reading.total = _fmt("amount", value)
         reading.total_source = source
     if not found_any:
         reading.lines = []
-        reading.problems = [p for p in reading.problems if p["code"] != "budget_line_missing"]
-        reading.problem("budget_not_recognised")
+        reading.problems = [p for p in reading.problems if p["code"] != ProblemCode.BUDGET_LINE_MISSING]
+        reading.problem(ProblemCode.BUDGET_NOT_RECOGNISED)
         return
     reading.method = "mixed" if len(origins) > 1 else origins.pop() if origins else None

@@ -21,6 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 
+from parsers.codes import ProblemCode
+
 MAX_LEN = 200  # longer input is not a number, date, CVR or phone number
 CENT = Decimal("0.01")
 MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
@@ -31,7 +33,7 @@ WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søn
 class NormalizeError(ValueError):
     """A value that cannot be read; ``code`` is the problem code to report."""
 
-    def __init__(self, reason: str, code: str = "field_malformed"):
+    def __init__(self, reason: str, code: ProblemCode = ProblemCode.FIELD_MALFORMED):
         super().__init__(reason)
         self.reason = reason
         self.code = code
@@ -262,6 +264,14 @@ def percent_da(share: object) -> str:
     """A share as a percentage: ``0.75`` → ``75 %``."""
     d = to_decimal(share)
     return str(share) if d is None else f"{number_da(d * 100)} %"
+
+
+def pages_da(pages: object) -> str:
+    """A number of pages as written in a sentence: ``1.5`` → ``1½``, ``2`` → ``2``, ``1.6`` → ``1,6``."""
+    d = to_decimal(pages)
+    if d is not None and d.is_finite() and d >= 1 and d % 1 == Decimal("0.5"):
+        return f"{_group(str(int(d)))}½"
+    return number_da(pages)
 
 
 def size_da(size: int) -> str:

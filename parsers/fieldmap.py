@@ -10,7 +10,11 @@ Stable API::
     FieldMap.form_version: str                 # "1.0"
     FieldMap.fields: list[FormField]           # in form order
     FieldMap.field(key) -> FormField
-    FieldMap.budget: BudgetMap                 # .lines: list[BudgetLine], .total: BudgetLine
+    FieldMap.form_hints: tuple[str, ...]      # folded file-name fragments that mean "the form"
+    FieldMap.required: tuple[str, ...]        # the keys of the required fields, in form order
+    FieldMap.budget: BudgetMap                 # .lines: list[BudgetLine], .total: BudgetLine, .hints
+
+A malformed map raises :class:`FieldMapError` (a ``ValueError``) naming the file and the key.
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
+
+from parsers.danish import fold_compact
+
+
+class FieldMapError(ValueError):
+    """A field map that cannot be used; the message names the file and the key."""
+
 
 FIELD_TYPES = ("text", "cvr", "email", "phone", "municipality", "decimal", "integer", "money", "date", "choice")
 
@@ -75,6 +87,7 @@ class BudgetMap:
     headers: dict[str, str]
     lines: tuple[BudgetLine, ...]
     total: BudgetLine
+    hints: tuple[str, ...] = ()  # folded file-name fragments that mean "the budget"
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,7 @@ class FieldMap:
     title: str
     owner: str
     form_filename: str
+    form_hints: tuple[str, ...]
     stop_texts: tuple[str, ...]
     sections: tuple[FormSection, ...]
     fields: tuple[FormField, ...]
@@ -103,21 +117,40 @@ class FieldMap:
         """The form keys in form order."""
         return [f.key for f in self.fields]
 
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The keys of the fields an application must fill in, in form order."""
+        return tuple(f.key for f in self.fields if f.required)
 
-def _parse(name: str, data: dict) -> FieldMap:
+
+def _hints(table: dict[str, Any], where: str) -> tuple[str, ...]:
+    hints = table.get("filename_hints", [])
+    if not isinstance(hints, list) or not all(isinstance(h, str) and h for h in hints):
+        raise FieldMapError(f"{where}: filename_hints must be a list of words")
+    for h in hints:
+        if fold_compact(h) != h:
+            raise FieldMapError(f"{where}: filename_hints: write {h!r} folded, as {fold_compact(h)!r}")
+    return tuple(hints)
+
+
+def _parse(name: str, data: dict[str, Any]) -> FieldMap:
+    where = f"config/fields/{name}.toml"
     form = data["form"]
     fields = []
     for f in form["fields"]:
         if f["type"] not in FIELD_TYPES:
-            raise ValueError(f"field map {name}: unknown type {f['type']!r} for {f['key']}")
+            raise FieldMapError(f"{where}: unknown type {f['type']!r} for {f['key']}")
+        options = tuple(ChoiceOption(**o) for o in f.get("options", ()))
+        if f["type"] == "choice" and not options:
+            raise FieldMapError(f"{where} [[form.fields]] {f['key']}: a choice needs options")
         fields.append(FormField(
             key=f["key"], pdf_field=f["pdf_field"], label=f["label"], type=f["type"],
             required=bool(f.get("required", False)), multiline=bool(f.get("multiline", False)),
-            options=tuple(ChoiceOption(**o) for o in f.get("options", ())),
+            options=options,
         ))
     b = data["budget"]
 
-    def line(d: dict) -> BudgetLine:
+    def line(d: dict[str, Any]) -> BudgetLine:
         return BudgetLine(key=d["key"], label=d["label"], names=dict(d["names"]),
                           template=dict(d.get("template", {})))
 
@@ -125,19 +158,32 @@ def _parse(name: str, data: dict) -> FieldMap:
         filename=b["filename"], sheet=b["sheet"], label_column=b["label_column"],
         header_row=int(b["header_row"]), columns=dict(b["columns"]), headers=dict(b["headers"]),
         lines=tuple(line(x) for x in b["lines"]), total=line(b["total"]),
+        hints=_hints(b, f"{where} [budget]"),
     )
     return FieldMap(
         name=name, form_version=str(data["form_version"]), title=data["title"], owner=data["owner"],
-        form_filename=form["filename"], stop_texts=tuple(form.get("stop_texts", ())),
+        form_filename=form["filename"], form_hints=_hints(form, f"{where} [form]"),
+        stop_texts=tuple(form.get("stop_texts", ())),
         sections=tuple(FormSection(s["heading"], tuple(s["keys"])) for s in form.get("sections", ())),
         fields=tuple(fields), budget=budget,
     )
 
 
+DEFAULT = "application-v1"  # the map the worker reads with
+
+
 @cache
-def load_fieldmap(name: str = "application-v1") -> FieldMap:
+def load_fieldmap(name: str = DEFAULT) -> FieldMap:
     """Load ``config/fields/<name>.toml`` (shipped inside the package)."""
-    text = resources.files("config").joinpath("fields", f"{name}.toml").read_text(encoding="utf-8")
-    return _parse(name, tomllib.loads(text))
+    where = f"config/fields/{name}.toml"
+    res = resources.files("config").joinpath("fields", f"{name}.toml")
+    if not res.is_file():
+        raise FieldMapError(f"{where}: no such field map")
+    try:
+        return _parse(name, tomllib.loads(res.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as exc:
+        raise FieldMapError(f"{where}: not valid TOML: {exc}") from None
+    except (KeyError, TypeError) as exc:
+        raise FieldMapError(f"{where}: missing or malformed key {exc}") from None
 
 

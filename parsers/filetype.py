@@ -27,6 +27,12 @@ TEXT = "text"
 EMPTY = "empty"
 UNKNOWN = "unknown"
 
+# Every type :func:`detect` can give (each has a Danish name in config/problems.da.toml [types]).
+ALL_TYPES = (PDF, XLSX, XLSM, DOCX, ODS, ODT, XLS, DOC, OFFICE_ENCRYPTED, OLE_OTHER, ZIP, PNG, JPEG,
+             GIF, TIFF, HEIC, RTF, HTML, TEXT, EMPTY, UNKNOWN)
+SPREADSHEETS = (XLSX, XLSM, XLS, ODS)
+# What the budget reader is given: a spreadsheet, or an encrypted Office file (to say so).
+BUDGET_TYPES = (*SPREADSHEETS, OFFICE_ENCRYPTED)
 IMAGES = (PNG, JPEG, GIF, TIFF, HEIC)
 WORD_PROCESSING = (DOCX, DOC, ODT, RTF)
 

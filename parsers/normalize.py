@@ -21,18 +21,20 @@ Stable API::
     phone(text) -> str                  # "+45 12 34 56 78"
     email(text) -> str
     municipality(text) -> str           # official name without "Kommune"; code "municipality_unknown"
-    hire_type(text) -> str              # "nyansaettelse" | "forstaerkning"
+    choice(text, options) -> str        # the option's value ("nyansaettelse"), by its export
+                                        #   value, value or printed label, in any spelling
     text(text) -> str                   # NFC, \r and \r\n -> \n, trimmed
-    normalize(field_type, text) -> str | int   # dispatch by the field map's type
+    normalize(field_type, text, options=()) -> str | int   # dispatch by the field map's type
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from parsers.codes import ProblemCode
 from parsers.danish import (
     NormalizeError,
     clean,
@@ -43,6 +45,7 @@ from parsers.danish import (
     parse_non_negative,
     parse_number_and_percent,
 )
+from parsers.fieldmap import ChoiceOption
 
 # --- CVR --------------------------------------------------------------------
 
@@ -60,7 +63,7 @@ def cvr(value: str) -> str:
     if digits[0] == "0":
         raise NormalizeError("a CVR number does not start with 0")
     if sum(int(d) * w for d, w in zip(digits, _CVR_WEIGHTS, strict=True)) % 11:
-        raise NormalizeError("CVR check digit does not match (modulus 11)", code="cvr_check_digit")
+        raise NormalizeError("CVR check digit does not match (modulus 11)", code=ProblemCode.CVR_CHECK_DIGIT)
     return digits
 
 
@@ -164,7 +167,7 @@ def email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-# --- municipality, hire type, text ------------------------------------------
+# --- municipality, choice, text ------------------------------------------
 
 
 def municipality(value: str) -> str:
@@ -172,21 +175,21 @@ def municipality(value: str) -> str:
     without "Kommune" (:func:`parsers.danish.municipality_name`)."""
     name = municipality_name(clean(value))
     if name is None:
-        raise NormalizeError("not one of Denmark's 98 municipalities", code="municipality_unknown")
+        raise NormalizeError("not one of Denmark's 98 municipalities", code=ProblemCode.MUNICIPALITY_UNKNOWN)
     return name
 
 
-_HIRE = {"nyansaettelse": "nyansaettelse", "forstaerkning": "forstaerkning",
-         "forstaerkningafeksisterendeindsats": "forstaerkning"}
-
-
-def hire_type(value: str) -> str:
-    """``Nyansættelse``/``Nyansaettelse`` -> ``nyansaettelse``; ``Forstærkning`` -> ``forstaerkning``."""
-    v = clean(value).lstrip("/")
-    key = _HIRE.get(fold_compact(v))
-    if key is None:
-        raise NormalizeError("neither new hire nor reinforcement")
-    return key
+def choice(value: str, options: Sequence[ChoiceOption]) -> str:
+    """The value of the option ``value`` names: its PDF export value, its value or its printed
+    label, in any case, with or without Danish letters (``/Forstaerkning``, ``Forstærkning af
+    eksisterende indsats`` -> ``forstaerkning``). The options are the field map's."""
+    if not isinstance(value, str):
+        raise NormalizeError("not text")
+    wanted = fold_compact(value.lstrip("/"))
+    for opt in options:
+        if wanted in (fold_compact(opt.export), fold_compact(opt.value), fold_compact(opt.label)):
+            return opt.value
+    raise NormalizeError("not one of the options")
 
 
 def text(value: str) -> str:
@@ -202,12 +205,15 @@ def text(value: str) -> str:
 
 _BY_TYPE: dict[str, Callable[[str], str | int]] = {
     "text": text, "cvr": cvr, "email": email, "phone": phone, "municipality": municipality,
-    "decimal": decimal, "integer": integer, "money": money, "date": date, "choice": hire_type,
+    "decimal": decimal, "integer": integer, "money": money, "date": date,
 }
 
 
-def normalize(field_type: str, value: str) -> str | int:
-    """Normalise ``value`` for a field of the field map's ``field_type``."""
+def normalize(field_type: str, value: str, options: Sequence[ChoiceOption] = ()) -> str | int:
+    """Normalise ``value`` for a field of the field map's ``field_type`` (a ``choice`` by its
+    ``options``)."""
+    if field_type == "choice":
+        return choice(value, options)
     try:
         fn = _BY_TYPE[field_type]
     except KeyError:

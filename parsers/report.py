@@ -1,55 +1,79 @@
-"""Final reports: which of the five required parts the attachments hold. Pure.
+"""Final reports: which of the required parts the attachments hold. Pure.
 
-A final report must contain a management statement (``ledelseserklaering``), a
-professional report of at most 1½ pages (``faglig_afrapportering``), accounts
-(``regnskab``), the auditor's report (``revisionsberetning``) and the audit
-record (``revisionsprotokollat``). Each attachment is classified by its file
-name first and, when the name says nothing, by the text at the top of its first
-page (only the pages we need are read).
+What a final report must hold is pool data (``[report]`` of the pool file,
+validated by ``intake/pool.py``): a :class:`ReportSpec` with its parts, the
+keywords that recognise each part, and the page limit of a part (the
+professional report's 1½ pages). Each attachment is classified by its file name
+first and, when the name says nothing, by the text at the top of its first page
+(only the pages we need are read).
 
-How "1½ pages" is counted: a page that is not the last counts as one; the last
-page counts as the share of text it carries compared with the fullest earlier
-page (non-blank characters). So a full page plus a half-filled one is 1.5 and
-passes; a full page plus a page filled to 60 % is 1.6 and is too long (the
-result is rounded to one decimal first). A
-document of three or more pages is too long without looking further; a scan
-(no text) is judged by its page count alone.
+How pages are counted for a part with a page limit: a page that is not the last
+counts as one; the last page counts as the share of text it carries compared
+with the fullest earlier page (non-blank characters). So a full page plus a
+half-filled one is 1.5; a full page plus a page filled to 60 % is 1.6 (the
+result is rounded to one decimal first). A document of three or more pages is
+counted by its pages without looking further; a scan (no text) is judged by its
+page count alone. The reader measures; the rules (``intake/rules/report.py``)
+judge what is missing and what is too long.
 
-Problems are ``{"code", "field", "params"}``; codes:
-``report_missing_<part>`` (one per missing part), ``report_too_long``
-(params ``filename``, ``pages``), ``report_attachment_unreadable`` (params
-``filename``, ``reason``).
+Problems are :class:`~parsers.codes.Finding`; one code:
+``report_attachment_unreadable`` (params ``filename``, ``reason``).
 """
 
 from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from parsers import danish, normalize
+from parsers.codes import Finding, ProblemCode, finding
 
-PARTS = ("ledelseserklaering", "faglig_afrapportering", "regnskab", "revisionsberetning",
-         "revisionsprotokollat")
-PROFESSIONAL = "faglig_afrapportering"
-MAX_PROFESSIONAL_PAGES = Decimal("1.5")
 
-# Folded keywords (lower case, æ/ø/å as ae/oe/aa, punctuation as spaces) per part.
-# Checked in this order; the audit documents before the accounts they are about.
-KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("revisionsprotokollat", ("revisionsprotokollat", "protokollat")),
-    ("revisionsberetning", ("revisionsberetning", "revisorerklaering", "revisors erklaering",
-                            "den uafhaengige revisors", "revisorpaategning")),
-    ("ledelseserklaering", ("ledelseserklaering", "ledelsens erklaering", "ledelsespaategning",
-                            "ledelsens paategning")),
-    ("faglig_afrapportering", ("faglig afrapportering", "faglig rapport", "fagligafrapportering",
-                               "faglig")),
-    ("regnskab", ("regnskab", "projektregnskab")),
-)
-# A bare "afrapportering" in a name or heading means the professional report,
-# unless something more specific matched.
-WEAK = (("faglig_afrapportering", ("afrapportering",)),)
+@dataclass(frozen=True)
+class ReportPart:
+    """One part a final report must hold (from the pool file)."""
+
+    key: str  # stored in Attachment.parts and as the field of its problems
+    name: str  # Danish, as in a sentence: "ledelseserklæring"
+    missing: str  # Danish: what we miss when it is not there (a problem text's {what})
+    keywords: tuple[str, ...]  # folded (lower case, æ/ø/å as ae/oe/aa)
+    weak_keywords: tuple[str, ...] = ()  # count only when no part's keyword matched
+    max_pages: Decimal | None = None
+
+    @property
+    def label(self) -> str:
+        """The name standing alone (a label): ``Ledelseserklæring``."""
+        return self.name[:1].upper() + self.name[1:]
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """The parts of a final report, in the order the report lists them."""
+
+    parts: tuple[ReportPart, ...]
+    # The order keywords are tried in: the audit documents before the accounts they are about.
+    match_order: tuple[str, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The part keys in report order."""
+        return tuple(p.key for p in self.parts)
+
+    def part(self, key: str) -> ReportPart:
+        """The part with this key (KeyError if there is none)."""
+        for p in self.parts:
+            if p.key == key:
+                return p
+        raise KeyError(key)
+
+    @property
+    def matching(self) -> tuple[ReportPart, ...]:
+        """The parts in the order their keywords are tried."""
+        return tuple(self.part(k) for k in self.match_order)
+
 
 _CVR_RE = re.compile(r"CVR[\s.\-]*(?:nr\.?|nummer)?[\s.:]*((?:\d\s?){7}\d)\b", re.IGNORECASE)
 
@@ -71,7 +95,7 @@ class ReportReading:
     """What a report mail holds: files with their parts, problems, CVR numbers in the text."""
 
     files: list[ReportFile]
-    problems: list[dict]
+    problems: list[Finding]
     cvrs: list[str]
 
     @property
@@ -90,26 +114,28 @@ def find_cvrs(text: str) -> list[str]:
     return out
 
 
-def parts_in_name(name: str) -> list[str]:
+def parts_in_name(name: str, spec: ReportSpec) -> list[str]:
     """Parts a file name names (``Ledelseserklæring.pdf`` → ``["ledelseserklaering"]``)."""
     folded = f" {danish.fold(name)} "
     squashed = folded.replace(" ", "")
-    found = [part for part, words in KEYWORDS
-             if any(f" {w}" in folded or w.replace(" ", "") in squashed for w in words)]
+    found = [part.key for part in spec.matching
+             if any(f" {w}" in folded or w.replace(" ", "") in squashed for w in part.keywords)]
     if not found:
-        found = [part for part, words in WEAK if any(w in squashed for w in words)]
+        found = [part.key for part in spec.matching if any(w in squashed for w in part.weak_keywords)]
     return found
 
 
-def part_in_text(text: str, head: int = 400) -> str | None:
+def part_in_text(text: str, spec: ReportSpec, head: int = 400) -> str | None:
     """The part a document's first words announce: the earliest keyword in its heading."""
     folded = danish.fold(text)[:head]
     best: tuple[int, str] | None = None
-    for part, words in (*KEYWORDS, *WEAK):
+    tries = [(p.key, p.keywords) for p in spec.matching] + [
+        (p.key, p.weak_keywords) for p in spec.matching]
+    for key, words in tries:
         for w in words:
             i = folded.find(w)
             if i >= 0 and (best is None or i < best[0]):
-                best = (i, part)
+                best = (i, key)
     return best[1] if best else None
 
 
@@ -164,18 +190,24 @@ def pages_used(count: int, texts: list[str]) -> Decimal:
     return (1 + share).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def read_report(attachments: list[tuple[str | None, bytes, str]], max_pages: int = 200) -> ReportReading:
-    """Classify report attachments ``(filename, bytes, detected_type)`` and list what is missing.
+def _measured(parts: list[str], spec: ReportSpec) -> bool:
+    """True when one of the parts has a page limit (its pages must be counted)."""
+    return any(spec.part(p).max_pages is not None for p in parts)
+
+
+def read_report(attachments: Sequence[tuple[str | None, bytes, str]], spec: ReportSpec, *,
+                max_pages: int = 200) -> ReportReading:
+    """Classify report attachments ``(filename, bytes, detected_type)`` by the parts of ``spec``.
 
     Text is read only where it is needed (a name that says nothing, the length of
-    the professional report, a CVR number while none is found yet).
+    a part with a page limit, a CVR number while none is found yet).
     """
     files: list[ReportFile] = []
-    problems: list[dict] = []
+    problems: list[Finding] = []
     cvrs: list[str] = []
     for filename, data, detected in attachments:
         rf = ReportFile(filename=filename, detected_type=detected)
-        rf.parts = parts_in_name(filename or "")
+        rf.parts = parts_in_name(filename or "", spec)
         rf.how = "name" if rf.parts else ""
         files.append(rf)
         if detected != "pdf":
@@ -183,29 +215,23 @@ def read_report(attachments: list[tuple[str | None, bytes, str]], max_pages: int
         try:
             rf.pages = _pdf_page_count(data, max_pages)
         except ValueError as exc:
-            problems.append({"code": "report_attachment_unreadable", "field": None,
-                             "params": {"filename": filename or "", "reason": str(exc)}})
+            problems.append(finding(ProblemCode.REPORT_ATTACHMENT_UNREADABLE, None,
+                                    filename=filename or "", reason=str(exc)))
             continue
-        professional = PROFESSIONAL in rf.parts
-        if rf.parts and not professional and cvrs:
+        measured = _measured(rf.parts, spec)
+        if rf.parts and not measured and cvrs:
             continue
-        texts = _pdf_texts(data, min(rf.pages, 2 if professional or not rf.parts else 1))
+        texts = _pdf_texts(data, min(rf.pages, 2 if measured or not rf.parts else 1))
         for cvr in find_cvrs("\n".join(texts)):
             if cvr not in cvrs:
                 cvrs.append(cvr)
         if not rf.parts and texts:
-            part = part_in_text(texts[0])
+            part = part_in_text(texts[0], spec)
             if part:
                 rf.parts, rf.how = [part], "text"
-                professional = part == PROFESSIONAL
-        if professional:
+                measured = _measured(rf.parts, spec)
+        if measured:
             if rf.pages == 2 and len(texts) < 2:
                 texts = _pdf_texts(data, 2)
             rf.pages_used = pages_used(rf.pages, texts)
-            if rf.pages_used > MAX_PROFESSIONAL_PAGES:
-                problems.append({"code": "report_too_long", "field": PROFESSIONAL, "params": {
-                    "filename": filename or "", "pages": str(rf.pages_used).replace(".", ",")}})
-    found = {p for f in files for p in f.parts}
-    missing = [{"code": f"report_missing_{part}", "field": part, "params": {}}
-               for part in PARTS if part not in found]
-    return ReportReading(files=files, problems=missing + problems, cvrs=cvrs)
+    return ReportReading(files=files, problems=problems, cvrs=cvrs)

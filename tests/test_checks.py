@@ -8,15 +8,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.extraction import AttachmentInfo
+from intake.extraction import AttachmentInfo, texts_for
 from intake.pool import load_pool
-from intake.rules import texts as P
-from intake.rules.checks import check_application, status_for
+from intake.rules.base import Application
+from intake.rules.registry import check_application, status_for
 from parsers import danish
+from parsers.fieldmap import load_fieldmap
 from parsers.normalize import is_valid_cvr
 
 CPH = ZoneInfo("Europe/Copenhagen")
 ON_TIME = dt.datetime(2025, 7, 20, 10, 0, tzinfo=CPH)
+# The fields these tests treat as required (the worker takes the field map's `required`).
+REQUIRED = ("org_name", "cvr", "contact_name", "contact_email", "departments", "municipality",
+            "fte", "amount_requested")
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +71,15 @@ def attachments(form="pdf", budget="xlsx"):
     return out
 
 
+def subject(pool, fields, budget, atts, received, form_findings=(), required=REQUIRED) -> Application:
+    return Application(received_at=received, pool=pool, attachments=atts, max_attachment_bytes=10_000_000,
+                       fields=fields, budget=budget, required=required, form_findings=list(form_findings))
+
+
 def run(pool, fields=None, budget=None, atts=None, received=ON_TIME, read_problems=()):
-    return check_application(
-        good_fields() if fields is None else fields, good_budget() if budget is None else budget,
-        attachments() if atts is None else atts, received, pool, list(read_problems))
+    return check_application(subject(
+        pool, good_fields() if fields is None else fields, good_budget() if budget is None else budget,
+        attachments() if atts is None else atts, received, read_problems), texts_for(load_fieldmap(), pool))
 
 
 def codes(problems):
@@ -119,8 +128,8 @@ def test_a_budget_sent_as_pdf_is_flagged(pool):
 
 def test_reader_problems_are_rendered_and_an_unreadable_form_gets_no_field_flood(pool):
     problems = run(pool, fields={}, read_problems=[
-        {"code": "pdf_encrypted", "field": None, "params": {}, "part": "form"}])
-    assert codes(problems) == ["pdf_encrypted"]
+        {"code": "form_encrypted", "field": None, "params": {}}])
+    assert codes(problems) == ["form_encrypted"]
     assert problems[0]["severity"] == "error" and problems[0]["message"]
 
 
@@ -132,15 +141,16 @@ def test_each_required_field_missing_is_named(pool, key):
     problems = run(pool, fields=fields)
     assert [(p["code"], p["field"]) for p in problems if p["code"] == "field_missing"] == [
         ("field_missing", key)]
-    assert P.label(key) in next(p["message"] for p in problems if p["code"] == "field_missing")
+    label = texts_for(load_fieldmap(), pool).label(key)
+    assert label in next(p["message"] for p in problems if p["code"] == "field_missing")
 
 
 def test_a_field_the_reader_flagged_gets_no_second_problem(pool):
     fields = good_fields()
     del fields["start_date"], fields["cvr"]
     problems = run(pool, fields=fields, read_problems=[
-        {"code": "cvr_malformed", "field": "cvr", "params": {"value": "12 34"}, "part": "form"}])
-    assert codes(problems) == ["cvr_malformed"]
+        {"code": "field_malformed", "field": "cvr", "params": {"raw": "12 34", "reason": "8 digits"}}])
+    assert codes(problems) == ["field_malformed"]
 
 
 def test_cvr_check_digit(pool):

@@ -7,12 +7,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_checks import ON_TIME, attachments, good_fields
+from test_checks import ON_TIME, attachments, good_fields, subject
 
+from intake.extraction import texts_for
 from intake.pool import load_pool
-from intake.rules.checks import check_application
+from intake.rules.registry import check_application
+from parsers.fieldmap import load_fieldmap
 
 POOL = load_pool("sociale-viceværter-2025")
+TEXTS = texts_for(load_fieldmap(), POOL)
 CENT = Decimal("0.01")
 
 
@@ -45,7 +48,7 @@ def test_a_consistent_budget_within_the_funded_limits_has_no_problem(fte, cut, s
     fields = good_fields()
     fields["fte"]["value"] = str(fte)
     fields["amount_requested"]["value"] = budget["total"]
-    problems = check_application(fields, budget, attachments(), ON_TIME, POOL, [])
+    problems = check_application(subject(POOL, fields, budget, attachments(), ON_TIME), TEXTS)
     assert problems == []
 
 
@@ -70,6 +73,6 @@ json_values = st.recursive(
     total=json_values,
 )
 def test_any_extracted_data_gives_problems_never_an_exception(fields, lines, total):
-    problems = check_application(fields, {"lines": lines, "total": total}, attachments(),
-                                 dt.datetime(2025, 7, 1, tzinfo=dt.UTC), POOL, [])
+    problems = check_application(subject(POOL, fields, {"lines": lines, "total": total}, attachments(),
+                                         dt.datetime(2025, 7, 1, tzinfo=dt.UTC)), TEXTS)
     assert all(p["message"] and p["severity"] in ("error", "warning") for p in problems)

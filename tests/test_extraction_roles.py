@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from intake.extraction import AttachmentInfo, assign_roles
+from parsers.fieldmap import load_fieldmap
 
 
 def roles(*files, max_bytes=1000):
     infos = [AttachmentInfo(name, None, detected, size, "0" * 64) for name, detected, size in files]
-    assign_roles(infos, max_bytes)
+    assign_roles(infos, max_bytes, load_fieldmap())
     return [a.role for a in infos]
 
 
@@ -47,3 +48,57 @@ def test_a_signature_logo_is_not_taken_for_a_photographed_form():
 
 def test_nothing_fitting_leaves_everything_as_bilag():
     assert roles(("noter.txt", "text", 10), ("data.zip", "zip", 10)) == ["bilag", "bilag"]
+
+
+def test_extraction_calls_the_readers_through_their_protocols(workdir):
+    """Readers that fit parsers/readers.py's protocols can stand in for ours: the seam is typed."""
+    import datetime as dt
+    from dataclasses import dataclass
+
+    from conftest import write_settings
+
+    from intake.documents.samples import make_mail, minimal_pdf
+    from intake.extraction import extract_application
+    from intake.pool import load_pool
+    from intake.settings import load_settings
+    from parsers.budget import BudgetReading
+    from parsers.codes import ProblemCode, finding
+    from parsers.form import FormReading
+    from parsers.mime import parse_mail
+    from parsers.readers import READERS, Readers
+
+    @dataclass
+    class Context:
+        settings: object
+        pool: object
+        now: object
+
+    seen = []
+
+    def form(data, fieldmap, *, max_pages):
+        seen.append(("form", max_pages))
+        return FormReading(values={"org_name": {"value": "Boligselskabet Nord", "raw": "x", "source": "t"}},
+                           problems=[finding(ProblemCode.FIELD_NEEDS_REVIEW, "hire_type", reason="test")],
+                           recognised=True)
+
+    def budget(data, detected_type, fieldmap, *, max_cells):
+        seen.append(("budget", detected_type, max_cells))
+        return BudgetReading(problems=[finding(ProblemCode.BUDGET_NOT_RECOGNISED)])
+
+    import io
+
+    import openpyxl
+
+    sheet = io.BytesIO()
+    openpyxl.Workbook().save(sheet)
+    raw = make_mail("Ansøgning – Pulje til sociale viceværter", attachments=[
+        ("Ansøgning.pdf", minimal_pdf(), "application/pdf"),
+        ("Budget.xlsx", sheet.getvalue(), "application/octet-stream")])
+    settings = load_settings(write_settings(workdir, f"sqlite:///{workdir}/x.db"))
+    ctx = Context(settings, load_pool("sociale-viceværter-2025"), lambda: dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
+    got = extract_application(parse_mail(raw), ctx, dt.datetime(2025, 7, 1, tzinfo=dt.UTC),
+                              readers=Readers(form=form, budget=budget, report=READERS.report))
+    assert seen == [("form", 50), ("budget", "xlsx", 200_000)]  # the settings' default limits
+    assert got.fields["org_name"]["value"] == "Boligselskabet Nord"
+    codes = [(p["code"], p["field"]) for p in got.problems]
+    assert ("field_needs_review", "hire_type") in codes and ("budget_not_recognised", None) in codes

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from parsers import danish
 from parsers import normalize as n
 from parsers.danish import municipalities as load_municipalities
+from parsers.fieldmap import load_fieldmap
 
 MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
           "september", "oktober", "november", "december"]
@@ -126,11 +127,16 @@ def test_unknown_municipality_has_its_own_code():
     assert e.value.code == "municipality_unknown"
 
 
+def hire_type(text):
+    """The hire type, read with the options of the field map's choice field."""
+    return n.choice(text, load_fieldmap().field("hire_type").options)
+
+
 def test_hire_type_and_text():
-    assert n.hire_type("/Nyansaettelse") == "nyansaettelse"
-    assert n.hire_type("Forstærkning") == "forstaerkning"
+    assert hire_type("/Nyansaettelse") == "nyansaettelse"
+    assert hire_type("Forstærkning") == "forstaerkning"
     with pytest.raises(ValueError):
-        n.hire_type("begge")
+        hire_type("begge")
     assert n.text("  linje 1\r\nlinje 2\rlinje 3  ") == "linje 1\nlinje 2\nlinje 3"
 
 
@@ -200,7 +206,7 @@ def test_phone_round_trip(digits, prefix):
 
 
 NORMALISERS = [n.cvr, n.date, danish.parse_number, n.money, n.decimal, n.integer, n.share, n.phone,
-               n.email, n.municipality, n.hire_type, n.text]
+               n.email, n.municipality, hire_type, n.text]
 
 
 @settings(max_examples=300, deadline=None)  # no timed assertions

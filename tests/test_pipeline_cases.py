@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import docbuilders as db
 from fixturegen.applications import App, budget_att, form_att, mail, on, one_fte_budget
-from fixturegen.reports import FILENAMES, part_pdf, report_mail
+from fixturegen.reports import FILENAMES, PARTS, part_pdf, report_mail
 from sqlalchemy import func, select
 
 from intake.cases.pipeline import process_pending
 from intake.cases.reprocess import reprocess
 from intake.commands.views import case_detail
-from parsers.report import PARTS
 from store import repository as repo
 from store.db import transaction
 from store.models import Case, RawMessage, Submission

@@ -102,6 +102,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return run_checks(args.config)
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    """Every check: code, severity, field and the Danish text applicants get."""
+    from intake.commands.reference import rules_listing
+
+    print(rules_listing())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """A complete run on generated sample mail in a temporary folder."""
     from intake.commands.demo import run_demo
@@ -177,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     dsub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
 
     sub.add_parser("check", help="check settings, database and servers").set_defaults(func=cmd_check)
+    sub.add_parser("rules", help="every check with its code, severity, field and Danish text"
+                   ).set_defaults(func=cmd_rules)
 
     # staff: digest, committee export, decisions (intake/commands/staff.py)
     def staff() -> ModuleType:  # imported when a staff command runs, not for every command

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from parsers import danish, normalize
+from parsers import normalize
+from parsers.codes import Finding, ProblemCode, finding
 from parsers.fieldmap import FieldMap, FormField
 from parsers.form import labels, pdftext
 
@@ -26,16 +27,16 @@ class FormReading:
     """What the application form says, with problems found while reading it."""
 
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
-    problems: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     method: str | None = None
     form_version: str | None = None
     pages: int | None = None
     recognised: bool = False
     ocr_text: str | None = None  # a scan's OCR text: for a person to compare, never a value
 
-    def problem(self, code: str, field: str | None = None, **params: Any) -> None:
+    def problem(self, code: ProblemCode, field: str | None = None, **params: Any) -> None:
         """Record a problem."""
-        self.problems.append({"code": code, "field": field, "params": params})
+        self.problems.append(finding(code, field, **params))
 
 
 # --- entry point -------------------------------------------------------------
@@ -49,7 +50,7 @@ def read_application_form(data: bytes, fieldmap: FieldMap, *, max_pages: int) ->
     except Exception as exc:  # never let a hostile PDF escape as an exception
         reading.values.clear()
         reading.problems = [p for p in reading.problems if p["field"] is None]
-        reading.problem("form_corrupt", error=type(exc).__name__)
+        reading.problem(ProblemCode.FORM_CORRUPT, error=type(exc).__name__)
         reading.method = None
     return reading
 
@@ -63,24 +64,24 @@ def _read(data: bytes, fm: FieldMap, max_pages: int, reading: FormReading) -> No
         if reader.is_encrypted:
             try:
                 if not reader.decrypt(""):
-                    reading.problem("form_encrypted")
+                    reading.problem(ProblemCode.FORM_ENCRYPTED)
                     return
             except (DependencyError, NotImplementedError):
-                reading.problem("form_encrypted")
+                reading.problem(ProblemCode.FORM_ENCRYPTED)
                 return
         pages = len(reader.pages)
     except FileNotDecryptedError:
-        reading.problem("form_encrypted")
+        reading.problem(ProblemCode.FORM_ENCRYPTED)
         return
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
-        reading.problem("form_corrupt", error=type(exc).__name__)
+        reading.problem(ProblemCode.FORM_CORRUPT, error=type(exc).__name__)
         return
     reading.pages = pages
     if pages > max_pages:
-        reading.problem("form_too_many_pages", pages=pages, max_pages=max_pages)
+        reading.problem(ProblemCode.FORM_TOO_MANY_PAGES, pages=pages, max_pages=max_pages)
         return
     if pages == 0:
-        reading.problem("form_corrupt", error="no pages")
+        reading.problem(ProblemCode.FORM_CORRUPT, error="no pages")
         return
     reading.form_version = _version_from_metadata(reader)
 
@@ -171,14 +172,7 @@ def _field_text(value: Any, is_button: bool) -> str:
 
 
 def _choice(f: FormField, raw: str) -> str:
-    wanted = danish.fold_compact(raw.lstrip("/"))
-    for opt in f.options:
-        if wanted in (danish.fold_compact(opt.export), danish.fold_compact(opt.value),
-                      danish.fold_compact(opt.label)):
-            return opt.value
-    if f.options:
-        raise danish.NormalizeError("not one of the options")
-    return normalize.hire_type(raw)
+    return normalize.choice(raw, f.options)
 
 
 def _store(reading: FormReading, f: FormField, raw: str, source: str, *, from_print: bool,
@@ -194,21 +188,21 @@ def _store(reading: FormReading, f: FormField, raw: str, source: str, *, from_pr
         except ValueError:
             chosen = None
         if chosen is None:
-            reading.problem("field_needs_review", f.key, label=f.label, reason="printed_choice")
+            reading.problem(ProblemCode.FIELD_NEEDS_REVIEW, f.key, label=f.label, reason="printed_choice")
             return
         reading.values[f.key] = {"value": chosen, "raw": raw, "source": source}
         return
     if unreadable:
-        reading.problem("field_unreadable", f.key, label=f.label, reason=unreadable)
+        reading.problem(ProblemCode.FIELD_UNREADABLE, f.key, label=f.label, reason=unreadable)
         return
     if not raw.strip():
         if f.required:
-            reading.problem("field_missing", f.key, label=f.label)
+            reading.problem(ProblemCode.FIELD_MISSING, f.key, label=f.label)
         return
     try:
         value = _choice(f, raw) if f.type == "choice" else normalize.normalize(f.type, raw)
     except ValueError as exc:
-        code = getattr(exc, "code", "field_malformed")
+        code = getattr(exc, "code", ProblemCode.FIELD_MALFORMED)
         reading.problem(code, f.key, label=f.label, raw=raw[:_RAW_LIMIT], reason=str(exc))
         return
     reading.values[f.key] = {"value": value, "raw": raw, "source": source}
@@ -231,9 +225,9 @@ def _extract(data: bytes, pages: int, reading: FormReading,
     except Exception as exc:  # pdfminer raises many kinds; the cause is in args[0]
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
         if "password" in type(cause).__name__.lower() or "encrypt" in str(cause).lower():
-            reading.problem("form_encrypted")
+            reading.problem(ProblemCode.FORM_ENCRYPTED)
         else:
-            reading.problem("form_corrupt", error=type(cause).__name__)
+            reading.problem(ProblemCode.FORM_CORRUPT, error=type(cause).__name__)
         return None
 
 
@@ -243,36 +237,36 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
     if pt is None:
         return
     if pt.chars == 0:
-        reading.problem("form_scanned", pages=pages)
+        reading.problem(ProblemCode.FORM_SCANNED, pages=pages)
         return
     if pt.unmapped * 2 > pt.chars:
         # Fonts without a character map (some print drivers): glyphs but no letters.
-        reading.problem("form_text_unreadable", pages=pages)
+        reading.problem(ProblemCode.FORM_TEXT_UNREADABLE, pages=pages)
         return
     reading.form_version = reading.form_version or _version_from_text(pt.lines)
     found = labels.find_labels(pt.lines, fm)
     reading.recognised = bool(found)
     if pt.ocr_pages:
         # A scanner's OCR may misread a digit and still look valid: handled like a scan.
-        reading.problem("form_ocr_layer", pages=pt.ocr_pages)
+        reading.problem(ProblemCode.FORM_OCR_LAYER, pages=pt.ocr_pages)
         reading.ocr_text = pt.ocr_text()
         return
     if not found:
-        reading.problem("form_not_recognised", pages=pages)
+        reading.problem(ProblemCode.FORM_NOT_RECOGNISED, pages=pages)
         return
     lost = pt.unmapped or pt.letters_lost
     if lost and (len(found) < len(fm.fields) or not any(hit.exact for hit in found.values())):
         # A label we cannot place may be one with lost letters, so no value has a known end;
         # and labels none of which is whole are no labels to trust.
-        reading.problem("form_text_unreadable", pages=pages)
+        reading.problem(ProblemCode.FORM_TEXT_UNREADABLE, pages=pages)
         return
 
     printed = labels.values(pt, fm, found)
     if not any(v.text.strip() for k, v in printed.items() if fm.field(k).type != "choice"):
         if pt.images:
-            reading.problem("form_scanned", pages=pages)
+            reading.problem(ProblemCode.FORM_SCANNED, pages=pages)
         else:
-            reading.problem("form_empty")
+            reading.problem(ProblemCode.FORM_EMPTY)
         return
 
     reading.method = "text"
@@ -282,7 +276,7 @@ def _read_text(data: bytes, fm: FieldMap, pages: int, reading: FormReading,
             if f.type == "choice":
                 _store(reading, f, "", "", from_print=True)
             else:
-                reading.problem("field_label_not_found", f.key, label=f.label)
+                reading.problem(ProblemCode.FIELD_LABEL_NOT_FOUND, f.key, label=f.label)
             continue
         source = f"label '{f.label}' on page {value.page}"
         _store(reading, f, value.text, source, from_print=True, unreadable=value.unreadable)
