@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from intake.errors import ConfigError
+from intake.websettings import WebSettings, parse_web
 
 ENV_CONFIG = "PULJE_INTAKE_CONFIG"
 
@@ -150,6 +151,7 @@ class Settings:
     processing: ProcessingSettings
     outbox: OutboxSettings
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 class _Table:
@@ -273,7 +275,7 @@ def _schedule(t: _Table) -> ScheduleSettings:
 def parse_settings(data: dict, file: str, base: Path) -> Settings:
     """Validate parsed TOML into :class:`Settings`; relative paths resolve against ``base``."""
     root = _Table(data, "", file)
-    root.check_unknown({"pool", "database", "sources", "processing", "outbox", "schedule"})
+    root.check_unknown({"pool", "database", "sources", "processing", "outbox", "schedule", "web"})
     db = root.table("database")
     db.check_unknown({"url", "auto_upgrade"})
     url = db.get("url", str, "sqlite:///var/pulje-intake.db")
@@ -339,6 +341,7 @@ def parse_settings(data: dict, file: str, base: Path) -> Settings:
         processing=processing,
         outbox=outbox,
         schedule=schedule,
+        web=parse_web(root.table("web"), base),
     )
 
 
