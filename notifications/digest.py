@@ -182,15 +182,16 @@ def item_path(item: work.WorkItem) -> str:
 
 
 def _work_row(item: work.WorkItem, tz: dt.tzinfo, words: dict, web_url: str) -> WorkRow:
-    why = _reason_da(item.why, words) if item.kind == WorkKind.TRIAGE else item.why
+    why = reason_da(item.why, words) if item.kind in (WorkKind.TRIAGE, WorkKind.REPLY) else item.why
     return WorkRow(key=item.key, number=item.message_pk if item.key.startswith("msg:") else None,
                    case_id=item.case_id, received=timestamp_da(item.since, tz),
                    sender=item.who or "(ukendt afsender)", subject=_short(item.title or "(intet emne)", 200),
                    why=_short(why or "-", 300), link=f"{web_url}{item_path(item)}" if web_url else "")
 
 
-def _reason_da(reason: str | None, words: dict) -> str | None:
+def reason_da(reason: str | None, words: dict | None = None) -> str | None:
     """Routing's English reason in Danish for staff, with the English detail kept in brackets."""
+    words = labels() if words is None else words
     if not reason:
         return reason
     for start, danish in words.get("triage_reasons", {}).items():

@@ -56,7 +56,8 @@ def test_todays_work_comes_first_and_every_item_links_to_its_page(app):
     assert f"{WEB}/post/{triage}" in links and f"{WEB}/post/{question}" in links
     assert f"{WEB}/sager/PSV-2025-0002#kontrol" in links  # the value to check
     reply = page.sections["reply"][1]
-    assert reply["cells"][1] == "SV: [PSV-2025-0001]\nSvar: case tag PSV-2025-0001 in the subject"
+    assert reply["cells"][1] == ("SV: [PSV-2025-0001]\nSvar: Svar med sagsnummeret i emnet "
+                                 "(case tag PSV-2025-0001 in the subject)")
     # the granted case is decided: not among the problems, and its warning asks nobody to check it
     assert [r["attrs"]["data-case"] for r in page.sections["problems"][1:]] == ["PSV-2025-0002"]
     assert [r["attrs"]["data-key"] for r in page.sections["review"][1:]] == [

@@ -23,6 +23,7 @@ from intake.cases import manual
 from intake.web import auth
 from intake.web.app import render
 from intake.web.mailview import attachment, view
+from notifications.digest import reason_da
 from parsers.filetype import PDF, detect
 from store import work
 from store.db import transaction
@@ -56,7 +57,7 @@ async def today_page(request: Request) -> Response:
 
     items = await run_in_threadpool(load)
     kinds = [kind] if kind else list(work.KIND_ORDER)
-    return render(request, "today.html.j2", work=items, kinds=kinds, only=kind,
+    return render(request, "today.html.j2", work=items, kinds=kinds, only=kind, reason_da=reason_da,
                   flash=request.session.pop("flash", None))
 
 
@@ -81,7 +82,7 @@ async def message_page(request: Request) -> Response:
     data = await run_in_threadpool(_message_page, _intake(request), request.path_params["pk"])
     if data is None:
         return render(request, "notfound.html.j2", status_code=404, what="Posten findes ikke.")
-    return render(request, "message.html.j2", flash=request.session.pop("flash", None), **data)
+    return render(request, "message.html.j2", reason_da=reason_da, flash=request.session.pop("flash", None), **data)
 
 
 def file_response(data: bytes, filename: str) -> Response:
