@@ -256,10 +256,10 @@ def collect(session: Session, pool, now: dt.datetime, since: dt.datetime | None,
             problem_cases.append((_case_row(c, tz), [
                 ProblemRow(field=str(p.get("field") or ""), message=cd.problem_message(p),
                            warning=p.get("severity") == "warning") for p in probs]))
-    decided = session.execute(
-        select(CaseEvent.case_pk, CaseEvent.detail).where(CaseEvent.kind == CaseEventKind.DECISION)
-        .where(CaseEvent.at > since if since is not None else CaseEvent.id.is_not(None))
-        .order_by(CaseEvent.at, CaseEvent.id)).all()
+    decisions = select(CaseEvent.case_pk, CaseEvent.detail).where(CaseEvent.kind == CaseEventKind.DECISION)
+    if since is not None:
+        decisions = decisions.where(CaseEvent.at > since)
+    decided = session.execute(decisions.order_by(CaseEvent.at, CaseEvent.id)).all()
     by_pk = {c.id: c for c in cases}
     late = [c for c in cases if c.status == CaseStatus.LATE]
     today = now.astimezone(tz).date()

@@ -6,7 +6,7 @@ holds and no :class:`~store.models.WorkResolution` closes its key:
 * ``msg:<id>`` — mail routing could not place (triage), an applicant's reply
   that made no submission (a question, a correction in the text), or mail
   quarantined after repeated failures;
-* ``sub:<id>`` — a current submission of an undecided case with warnings
+* ``sub:<id>`` — a current submission of an undecided case (not late) with warnings
   (values read from a print or an OCR layer, a ticked box in a print, ...);
 * ``outbox:<id>`` — a mail to an applicant that failed or was held back.
 

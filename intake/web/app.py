@@ -43,7 +43,7 @@ def environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("config", "templates/web"),
         autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(dato=date_da, kr=kroner, tal=number_da, str=size_da)
+    env.filters.update(dato=date_da, kr=kroner, tal=number_da, size=size_da)
     env.globals["words"] = words_da()
     return env
 
@@ -164,7 +164,3 @@ def serve(intake: App) -> None:
     uvicorn.run(create_app(intake), host=web.listen, port=web.port, proxy_headers=False,
                 log_level="info", access_log=False)
 
-
-def now_local(intake: App) -> dt.datetime:
-    """The app clock in the pool's time zone."""
-    return intake.context.now().astimezone(intake.pool.timezone)

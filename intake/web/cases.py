@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -185,23 +186,23 @@ async def record(request: Request) -> Response:
     reason = str(form.get("reason") or "").strip()[:2000]
     user = request.state.user
 
-    def act() -> tuple[str, bool]:
+    def act() -> tuple[str, bool, str]:
         with transaction(intake.context.factory) as s:
             case = repo.get_case(s, case_id)
             if case is None:
-                return "Sagen findes ikke.", True
+                return "Sagen findes ikke.", True, case_id
             amount = read_amount(typed_amount)
             errors = check_decision(case, decision, amount, form.get("decision") or "")
             if errors:
-                return "Beslutningen er ikke gemt: " + "; ".join(m for _, m in errors) + ".", True
+                return "Beslutningen er ikke gemt: " + "; ".join(m for _, m in errors) + ".", True, case.case_id
             changed = record_decision(s, case, decision, amount, intake.context.now(),
                                       f"registreret af {user} på sagens side", reason=reason)
             return (f"Beslutningen er registreret: {decision}." if changed
-                    else "Sagen havde allerede den beslutning."), False
+                    else "Sagen havde allerede den beslutning."), False, case.case_id
 
-    text, error = await run_in_threadpool(act)
+    text, error, canonical = await run_in_threadpool(act)
     flash(request, text, error=error)
-    return RedirectResponse(f"/sager/{case_id}#beslutning", status_code=303)
+    return RedirectResponse(f"/sager/{quote(canonical)}#beslutning", status_code=303)
 
 
 def routes() -> list[Route]:

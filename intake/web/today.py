@@ -142,10 +142,6 @@ async def outbox_page(request: Request) -> Response:
     return render(request, "outbox.html.j2", flash=request.session.pop("flash", None), **data)
 
 
-def _back(request: Request, fallback: str) -> str:
-    return auth.safe_next(request.query_params.get("tilbage") or fallback)
-
-
 @auth.login_required
 async def resolve_item(request: Request) -> Response:
     """POST /arbejde/{prefix}/{ident}: answered outside the tool, checked, or not relevant."""
