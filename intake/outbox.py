@@ -178,6 +178,7 @@ def digest_job(app: Wired) -> None:
     hour = app.settings.schedule.digest_hour_local
     with transaction(app.context.factory) as s:
         queued = digest.run_scheduled(s, app.pool, app.context.now(), outbox.staff,
-                                      sender_identity(app.settings, app.pool), hour)
+                                      sender_identity(app.settings, app.pool), hour,
+                                      web_url=app.settings.web.base_url)
     if queued is not None:
         log.info("digest queued for %d staff address(es)", len(queued))

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from intake.errors import ConfigError
+from intake.tables import Table as _Table
+from intake.websettings import WebSettings, parse_web
 
 ENV_CONFIG = "PULJE_INTAKE_CONFIG"
 
@@ -145,54 +147,7 @@ class Settings:
     processing: ProcessingSettings
     outbox: OutboxSettings
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
-
-
-class _Table:
-    """A TOML table with the file and key path for error messages."""
-
-    def __init__(self, data: dict[str, Any], where: str, file: str):
-        self.data, self.where, self.file = data, where, file
-
-    def _err(self, key: str, msg: str) -> ConfigError:
-        path = f"{self.where}.{key}" if self.where else key
-        return ConfigError(f"{self.file}: {path}: {msg}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...,
-            choices: tuple[str, ...] | None = None) -> Any:
-        """The value of ``key`` checked against ``kind`` (and ``choices``); ``default`` if absent."""
-        if key not in self.data:
-            if default is ...:
-                raise self._err(key, "is required")
-            return default
-        value = self.data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            raise self._err(key, f"expected {names}, got {value!r}")
-        if choices is not None and value not in choices:
-            raise self._err(key, f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def table(self, key: str) -> _Table:
-        """The sub-table ``key`` (empty if absent)."""
-        value = self.get(key, dict, {})
-        return _Table(value, f"{self.where}.{key}" if self.where else key, self.file)
-
-    def path(self, key: str, base: Path, default: str | None = None) -> Path:
-        """A path; a relative one resolves against ``base``. Required unless ``default`` is given."""
-        p = Path(self.get(key, str, ... if default is None else default)).expanduser()
-        return p if p.is_absolute() else base / p
-
-    def optional_path(self, key: str, base: Path) -> Path | None:
-        """A path as :meth:`path`, or None if absent."""
-        return self.path(key, base) if key in self.data else None
-
-    def check_unknown(self, known: set[str]) -> None:
-        """ConfigError naming the first key that is not in ``known``."""
-        for key in self.data:
-            if key not in known:
-                raise self._err(key, "unknown setting")
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 def _source(t: _Table, base: Path, index: int) -> MaildirSourceSettings | ImapSourceSettings:
@@ -274,7 +229,7 @@ def _schedule(t: _Table) -> ScheduleSettings:
 def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     """Validate parsed TOML into :class:`Settings`; relative paths resolve against ``base``."""
     root = _Table(data, "", file)
-    root.check_unknown({"pool", "database", "sources", "processing", "outbox", "schedule"})
+    root.check_unknown({"pool", "database", "sources", "processing", "outbox", "schedule", "web"})
     db = root.table("database")
     db.check_unknown({"url", "auto_upgrade"})
     url = db.get("url", str, "sqlite:///var/pulje-intake.db")
@@ -340,6 +295,7 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
         processing=processing,
         outbox=outbox,
         schedule=schedule,
+        web=parse_web(root.table("web"), base),
     )
 
 

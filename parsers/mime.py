@@ -40,6 +40,8 @@ class ParsedMail:
     subject: str
     from_addr: str | None
     from_name: str | None
+    to: list[str]  # shown to staff with the mail
+    date_header: str | None  # the sender's Date: (shown; never used to judge time)
     message_id: str | None
     in_reply_to: list[str]
     references: list[str]
@@ -179,6 +181,8 @@ def parse_mail(raw: bytes) -> ParsedMail:
         subject=subject,
         from_addr=from_addr,
         from_name=from_name,
+        to=[a.lower() for _, a in email.utils.getaddresses([decode_words(v) for v in _raw_all(msg, "To")]) if a],
+        date_header=_raw_get(msg, "Date"),
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=_msgids(_raw_get(msg, "In-Reply-To")),
         references=_msgids(" ".join(_raw_all(msg, "References"))),

@@ -93,6 +93,9 @@ class RawMessage(Base):
     sender: Mapped[str | None] = mapped_column(String(998))
     processed_at: Mapped[dt.datetime | None]
     case_pk: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    # where a person sent this mail (``{"kind"|"case_id", "parent", "by", "at"}``): processing
+    # and reprocessing follow it instead of routing by the subject
+    staff_route: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     locations: Mapped[list[MessageLocation]] = relationship(back_populates="message")
     case: Mapped[Case | None] = relationship(back_populates="messages")
@@ -160,6 +163,8 @@ class Case(Base):
     parent_pk: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     decision: Mapped[str | None] = mapped_column(String(32))
     granted_amount: Mapped[str | None] = mapped_column(String(32))
+    # the committee's short reason for a rejection, if it gave one
+    decision_reason: Mapped[str | None] = mapped_column(Text)
     receipts_suppressed: Mapped[str | None] = mapped_column(Text)
 
     submissions: Mapped[list[Submission]] = relationship(
@@ -259,3 +264,47 @@ class JobState(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_run_at: Mapped[dt.datetime | None]
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class WorkResolution(Base):
+    """How a person dealt with one thing that needed them (``store.work``), and who and when.
+
+    What needs a person is read from the state of mail, submissions and the
+    outbox; this row is what closes one such item. ``key`` names the item:
+    ``msg:<raw message id>`` (triage, reply, quarantine), ``sub:<submission id>``
+    (values to review), ``outbox:<outbox id>`` (a mail that could not be sent).
+    """
+
+    __tablename__ = "work_resolution"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    resolution: Mapped[str] = mapped_column(String(32))
+    by: Mapped[str] = mapped_column(String(255))
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    case_pk: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+
+
+class StaffUser(Base):
+    """A staff account for the web page (the password as an argon2 hash, never the password)."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime]
+    last_login_at: Mapped[dt.datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed logins per user name (known or not), so a lock-out survives a restart."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime | None]
+    locked_until: Mapped[dt.datetime | None]

@@ -81,6 +81,8 @@ class CaseEventKind(StrEnum):
     FOLLOWUP = "followup"
     REPROCESSED = "reprocessed"
     DECISION = "decision"
+    JOINED = "joined"  # a person joined a mail to the case (the web page)
+    RESOLVED = "resolved"  # a person dealt with something that needed them (who, how: the detail)
 
 
 class OutboxState(StrEnum):
@@ -98,3 +100,31 @@ class OutboxPurpose(StrEnum):
     RECEIPT = "receipt"
     REMINDER = "reminder"
     DIGEST = "digest"
+
+
+class Severity(StrEnum):
+    """How much a problem weighs (``Submission.problems[].severity``)."""
+
+    ERROR = "error"  # the applicant must fix it: the case is "mangler"
+    WARNING = "warning"  # staff should look; does not block "komplet"
+
+
+class WorkKind(StrEnum):
+    """What kind of thing needs a person ("I dag" in the web page, first in the digest)."""
+
+    TRIAGE = "triage"  # mail routing could not place
+    REPLY = "reply"  # an applicant's reply that made no submission: a question or a correction
+    REVIEW = "review"  # values of a current submission flagged for a person (warnings)
+    QUARANTINE = "quarantine"  # mail that failed processing again and again
+    UNSENT = "unsent"  # a mail to an applicant that could not be sent (failed or suppressed)
+
+
+class Resolution(StrEnum):
+    """How a person dealt with a work item (``WorkResolution.resolution``)."""
+
+    ANSWERED = "answered"  # answered outside the tool (in the mail client, by phone)
+    JOINED = "joined"  # the mail was joined to a case
+    NEW_CASE = "new_case"  # the mail was made an application or report case
+    CHECKED = "checked"  # flagged values compared with the document
+    DISMISSED = "dismissed"  # not relevant
+

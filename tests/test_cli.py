@@ -89,3 +89,27 @@ def test_demo_runs_without_any_server(workdir):
     assert r.returncode == 0, r.stderr
     assert "PSV-2025-0002" in r.stdout
     assert (workdir / "demo" / "settings.toml").is_file()
+
+
+def test_demo_ends_with_how_to_open_the_web_page_on_its_data(workdir):
+    import re
+
+    from starlette.testclient import TestClient
+    from webhelpers import login
+
+    from intake.app import build_app
+    from intake.settings import load_settings
+    from intake.web.app import create_app
+
+    r = run("demo", "--dir", str(workdir / "demo"))
+    assert r.returncode == 0, r.stderr
+    tail = r.stdout.split("== 5. the staff web page on this data", 1)[1]
+    assert f"--config {workdir / 'demo' / 'settings.toml'} web" in tail
+    user, password = re.search(r"log in as '([^']+)' with '([^']+)'", tail).groups()
+    assert "http://127.0.0.1:8080/" in tail
+    app = build_app(load_settings(workdir / "demo" / "settings.toml"))
+    client = TestClient(create_app(app))
+    assert login(client, user, password).status_code == 303
+    today = client.get("/").text
+    assert "Spørgsmål om ansøgning" in today  # the demo's question waits for a person
+    app.engine.dispose()

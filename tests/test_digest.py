@@ -30,6 +30,7 @@ from store.words import MessageState
 UTC = dt.UTC
 STAFF = '[outbox]\nstaff = ["sekretariat@bl.dk", "Udvalg@bl.dk"]\n\n[schedule]\ndigest_hour_local = 7\n'
 NOW = dt.datetime(2025, 7, 25, 12, 0, tzinfo=UTC)  # 14.00 in Copenhagen
+WEB = "https://pulje.bl.dk"
 
 DANISH_REASONS = {
     "subject matches no kind of mail in the pool": "Emnet ligner hverken en ansøgning eller en afrapportering",
@@ -222,14 +223,19 @@ def test_html_is_self_contained_and_mail_friendly(app):
     with app.context.factory() as s, s.begin():
         _seed(s)
     with app.context.factory() as s:
-        html = digest.build(s, app.pool, NOW).html
+        html = digest.build(s, app.pool, NOW, WEB).html
+        bare = digest.build(s, app.pool, NOW).html
     page = _parse(html)
     assert page.tags["script"] == 0 and page.tags["link"] == 0 and page.tags["style"] == 0
     assert page.tags["img"] == 0 and page.tags["iframe"] == 0
     for tag, attr, value in page.attrs_seen:
         assert not attr.startswith("on"), (tag, attr)
-        assert attr not in ("src", "href", "class"), (tag, attr)
+        assert attr not in ("src", "class"), (tag, attr)
+        # links only into the staff web page
+        assert attr != "href" or (tag == "a" and value.startswith(WEB + "/")), (tag, attr, value)
         assert "url(" not in value and "@import" not in value
+    assert page.tags["a"] > 0
+    assert "href" not in {attr for _, attr, _ in _parse(bare).attrs_seen}  # no address known: no links
     tables = [v for tag, k, v in page.attrs_seen if tag == "table" and k == "style"]
     assert tables and all("max-width:100%" in v and "table-layout:fixed" in v for v in tables)
     cells = [v for tag, k, v in page.attrs_seen if tag in ("td", "th") and k == "style"]
@@ -239,7 +245,7 @@ def test_html_is_self_contained_and_mail_friendly(app):
 def test_empty_database_gives_a_digest_that_says_so(app):
     with app.context.factory() as s:
         d = digest.build(s, app.pool, NOW)
-    assert "Ingen nye sager." in d.html and "Ingen post i karantæne." in d.html
+    assert "Ingen nye sager." in d.html and "Intet venter på en person." in d.html
     assert _text_section(d.text, "NYE SAGER") == ["(ingen nye sager)"]
 
 

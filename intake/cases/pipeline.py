@@ -126,9 +126,11 @@ def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
     mail = parse_mail(msg.raw)
     msg.subject = mail.subject[:2000]
     msg.sender = mail.from_addr
-    tags = routing.case_tags(mail.subject, ctx.pool)
-    known = repo.cases_for_references(s, [*mail.in_reply_to, *mail.references], tags)
-    route = routing.route(mail, ctx.pool, own_addresses=ctx.own_addresses, known=known)
+    route = staff_route(msg)
+    if route is None:
+        tags = routing.case_tags(mail.subject, ctx.pool)
+        known = repo.cases_for_references(s, [*mail.in_reply_to, *mail.references], tags)
+        route = routing.route(mail, ctx.pool, own_addresses=ctx.own_addresses, known=known)
     outcome: str = route.outcome
     reason = route.reason
     if route.outcome == Outcome.CASE:
@@ -136,6 +138,28 @@ def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
     elif route.outcome == Outcome.FOLLOWUP:
         _record_followup(s, ctx, msg, mail, route)
     return _finish(msg, ctx, outcome, reason)
+
+
+def staff_route(msg: RawMessage) -> routing.Route | None:
+    """Where a person sent this mail (``RawMessage.staff_route``), instead of routing it by subject."""
+    chosen = msg.staff_route or {}
+    by = chosen.get("by") or "staff"
+    if chosen.get("case_id"):
+        return routing.Route(Outcome.FOLLOWUP, f"joined to {chosen['case_id']} by {by}",
+                             case_id=chosen["case_id"])
+    if chosen.get("kind"):
+        return routing.Route(Outcome.CASE, f"made a {chosen['kind']} case by {by}", kind=chosen["kind"])
+    return None
+
+
+def _report_parent(s: Session, msg: RawMessage, extraction: Extraction,
+                   mail: ParsedMail) -> tuple[Case | None, str]:
+    """The granted application a report belongs to: the one a person chose, else matched."""
+    chosen = (msg.staff_route or {}).get("parent")
+    if chosen:
+        parent = repo.get_case(s, chosen)
+        return parent, f"chosen by {(msg.staff_route or {}).get('by') or 'staff'}"
+    return find_granted_application(s, extraction, mail)
 
 
 def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
@@ -149,7 +173,7 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
     extraction = extract(mail, route.kind, ctx, msg.internaldate)
     parent = None
     if route.kind == MailKind.REPORT:
-        parent, how = find_granted_application(s, extraction, mail)
+        parent, how = _report_parent(s, msg, extraction, mail)
         if parent is None:
             return Outcome.TRIAGE, f"report matches no granted application ({how})"
         earlier = find_open_report(s, parent)

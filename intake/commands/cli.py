@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", help="work folder (default: a new temporary folder)")
     demo.set_defaults(func=cmd_demo)
     _add_notify_commands(sub)
+    from intake.commands.webcommands import add_parsers as add_web_parsers
+
+    add_web_parsers(sub, _app)
 
     tpl = sub.add_parser("templates", help="write the official application form and budget template")
     tpl.add_argument("--out", required=True, metavar="DIR", help="folder to write them into")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from intake.documents.samples import demo_mail, demo_report_mail, write_maildir
 from store.words import CaseStatus
+
+if TYPE_CHECKING:
+    from intake.app import App
 
 SETTINGS = """\
 pool = "sociale-viceværter-2025"
@@ -25,7 +28,13 @@ path = "mail"
 mode = "files"
 dir = "outbox"
 max_receipt_age_hours = 1000000
+
+[web]
+port = 8080
 """
+
+# The demo's staff account for the web page (a demo on the loopback address only).
+DEMO_USER, DEMO_PASSWORD = "demo", "demo-adgangskode"
 
 
 def _fill_decisions(sheet: Path, decisions: dict[str, tuple[str, str | None]]) -> None:
@@ -92,4 +101,18 @@ def run_demo(directory: str | None = None) -> int:
     print(f"settings:    {settings_file}")
     command = sys.argv[0] if sys.argv and sys.argv[0].endswith("pulje-intake") else "pulje-intake"
     print(f"try:         {command} --config {settings_file} cases show {prefix}-0001")
+    _add_demo_user(app)
+    print()
+    print("== 5. the staff web page on this data")
+    print(f"start it:    {command} --config {settings_file} web")
+    print(f"then open:   {app.settings.web.base_url}/  and log in as '{DEMO_USER}' with '{DEMO_PASSWORD}'")
     return 0
+
+
+def _add_demo_user(app: App) -> None:
+    """The demo's staff account, so the web page can be opened on the demo's data."""
+    from store import accounts
+    from store.db import transaction
+
+    with transaction(app.context.factory) as s:
+        accounts.add_user(s, DEMO_USER, DEMO_PASSWORD, app.context.now())

@@ -27,7 +27,7 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
     outbox = app.settings.outbox
     now = app.context.now()
     with transaction(app.context.factory) as s:
-        d = digest.build(s, app.pool, now)
+        d = digest.build(s, app.pool, now, app.settings.web.base_url)
         if out:
             html_path = Path(out)
             html_path.parent.mkdir(parents=True, exist_ok=True)

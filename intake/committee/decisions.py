@@ -72,7 +72,7 @@ def _err(row: int, column: str, message: str) -> str:
     return f'række {row}, kolonne "{column}": {message}'
 
 
-def _amount(value: object) -> Decimal | None | str:
+def read_amount(value: object) -> Decimal | None | str:
     """A cell as an amount; None when empty; an error text when unreadable."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -106,6 +106,35 @@ def _requested(case: Case) -> Decimal | None:
     return to_decimal(cd.field_value(case, "amount_requested")) or to_decimal(cd.budget(case).get("total"))
 
 
+def check_decision(case: Case | None, decision: str, amount: Decimal | None | str,
+                   typed: object = None) -> list[tuple[str, str]]:
+    """What is wrong with one decision, as ``(where, Danish message)``; ``[]`` when it is valid.
+
+    ``where`` is ``decision``, ``case`` or ``amount``. ``decision`` is the
+    normalised text (``bevilget``/``afslag``), ``amount`` what :func:`read_amount`
+    made of the amount (an error text when unreadable), ``typed`` the decision as
+    written. The committee sheet and the case page both check with this.
+    """
+    errors: list[tuple[str, str]] = []
+    if decision not in DECIDED:
+        errors.append(("decision", f'«{typed if typed is not None else decision}» er ikke en beslutning; '
+                                   f'skriv "{CaseStatus.GRANTED}" eller "{CaseStatus.REJECTED}"'))
+    if case is not None and case.kind != MailKind.APPLICATION:
+        errors.append(("case", f"{case.case_id} er ikke en ansøgning og kan ikke få en beslutning"))
+    if isinstance(amount, str):
+        errors.append(("amount", amount))
+    elif decision == CaseStatus.GRANTED:
+        if amount is None:
+            errors.append(("amount", "et bevilget beløb skal udfyldes"))
+        elif amount <= 0:
+            errors.append(("amount", "beløbet skal være større end 0"))
+        elif case is not None and (requested := _requested(case)) is not None and amount > requested:
+            errors.append(("amount", f"{kroner(amount)} er mere end det ansøgte {kroner(requested)}"))
+    elif decision == CaseStatus.REJECTED and amount:
+        errors.append(("amount", "et afslag har intet bevilget beløb; slet beløbet"))
+    return errors
+
+
 def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult:
     """Read and check every row of a decisions sheet; change nothing."""
     result = ImportResult()
@@ -135,7 +164,7 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
             return values[i] if i < len(values) else None
 
         decision_text = _norm(cell(c_dec))
-        amount = _amount(cell(c_amt))
+        amount = read_amount(cell(c_amt))
         raw = ws_formulas.cell(rownum, c_amt + 1).value
         if amount is None and isinstance(raw, str) and raw.startswith("="):
             amount = f"formlen {raw} har ingen gemt værdi; åbn og gem arket i Excel, eller skriv beløbet"
@@ -149,41 +178,46 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
                 result.skipped_rows += 1
             continue
         errors_before = len(result.errors)
-        if decision_text not in DECIDED:
-            result.errors.append(_err(rownum, DECISION_HEADER,
-                                      f'«{cell(c_dec)}» er ikke en beslutning; skriv "{CaseStatus.GRANTED}" eller "{CaseStatus.REJECTED}"'))
-        case = None
+        case = repo.get_case(session, case_text) if case_text else None
+        problems = check_decision(case, decision_text, amount, cell(c_dec))
+        result.errors.extend(_err(rownum, DECISION_HEADER, m) for w, m in problems if w == "decision")
         if not case_text:
             result.errors.append(_err(rownum, CASE_ID_HEADER, "sags-id mangler"))
-        else:
-            case = repo.get_case(session, case_text)
-            if case is None:
-                result.errors.append(_err(rownum, CASE_ID_HEADER, f"der findes ingen sag {case_text}"))
-            elif case.kind != MailKind.APPLICATION:
-                result.errors.append(_err(rownum, CASE_ID_HEADER,
-                                          f"{case.case_id} er ikke en ansøgning og kan ikke få en beslutning"))
-            elif case.case_id in seen:
-                result.errors.append(_err(rownum, CASE_ID_HEADER,
-                                          f"{case.case_id} står også i række {seen[case.case_id]}"))
-            if case is not None:
-                seen.setdefault(case.case_id, rownum)
-        if isinstance(amount, str):
-            result.errors.append(_err(rownum, GRANTED_HEADER, amount))
-        elif decision_text == CaseStatus.GRANTED:
-            if amount is None:
-                result.errors.append(_err(rownum, GRANTED_HEADER, "et bevilget beløb skal udfyldes"))
-            elif amount <= 0:
-                result.errors.append(_err(rownum, GRANTED_HEADER, "beløbet skal være større end 0"))
-            elif case is not None and (requested := _requested(case)) is not None and amount > requested:
-                result.errors.append(_err(rownum, GRANTED_HEADER,
-                                          f"{kroner(amount)} er mere end det ansøgte {kroner(requested)}"))
-        elif decision_text == CaseStatus.REJECTED and amount:
-            result.errors.append(_err(rownum, GRANTED_HEADER,
-                                      "et afslag har intet bevilget beløb; slet beløbet"))
+        elif case is None:
+            result.errors.append(_err(rownum, CASE_ID_HEADER, f"der findes ingen sag {case_text}"))
+        elif case.case_id in seen:
+            result.errors.append(_err(rownum, CASE_ID_HEADER,
+                                      f"{case.case_id} står også i række {seen[case.case_id]}"))
+        if case is not None:
+            seen.setdefault(case.case_id, rownum)
+        result.errors.extend(_err(rownum, CASE_ID_HEADER, m) for w, m in problems if w == "case")
+        result.errors.extend(_err(rownum, GRANTED_HEADER, m) for w, m in problems if w == "amount")
         if len(result.errors) == errors_before and case is not None:
             granted = amount if decision_text == CaseStatus.GRANTED and isinstance(amount, Decimal) else None
             result.decisions.append(Decision(rownum, case.case_id, decision_text, granted))
     return result
+
+
+def record_decision(session: Session, case: Case, decision: str, amount: Decimal | None,
+                    now: dt.datetime, source: str, reason: str | None = None) -> bool:
+    """Write one checked decision on its case, with an event; False when it was already so.
+
+    ``source`` says where it came from, for the history ("fra række 3 i beslutningsarket").
+    """
+    amount_text = str(amount.quantize(CENT)) if amount is not None else None
+    reason = (reason or "").strip() or None if decision == CaseStatus.REJECTED else None
+    if (case.status == decision and case.decision == decision and case.granted_amount == amount_text
+            and (reason is None or case.decision_reason == reason)):
+        return False
+    before = case.status
+    case.status, case.decision, case.granted_amount = decision, decision, amount_text
+    case.decision_reason = reason
+    case.updated_at = now
+    detail = f"{decision}" + (f" {kroner(amount)}" if amount is not None else "")
+    detail += f": {reason}" if reason else ""
+    session.add(CaseEvent(case=case, at=now, kind=CaseEventKind.DECISION,
+                          detail=f"{detail} (før: {before}; {source})"[:4000]))
+    return True
 
 
 def apply_decisions(session: Session, decisions: list[Decision], now: dt.datetime,
@@ -193,17 +227,9 @@ def apply_decisions(session: Session, decisions: list[Decision], now: dt.datetim
         case = repo.get_case(session, d.case_id)
         if case is None:  # read_decisions found every case in this session
             raise LookupError(f"case {d.case_id} disappeared during the import")
-        amount = str(d.amount.quantize(CENT)) if d.amount is not None else None
-        if case.status == d.decision and case.decision == d.decision and case.granted_amount == amount:
-            result.unchanged.append(case.case_id)
-            continue
-        before = case.status
-        case.status, case.decision, case.granted_amount = d.decision, d.decision, amount
-        case.updated_at = now
-        detail = f"{d.decision}" + (f" {kroner(d.amount)}" if d.amount is not None else "")
-        session.add(CaseEvent(case=case, at=now, kind=CaseEventKind.DECISION,
-                              detail=f"{detail} (før: {before}; fra række {d.row} i beslutningsarket)"))
-        result.changed.append(case.case_id)
+        changed = record_decision(session, case, d.decision, d.amount, now,
+                                  f"fra række {d.row} i beslutningsarket")
+        (result.changed if changed else result.unchanged).append(case.case_id)
 
 
 def import_decisions(session: Session, source: str | Path | bytes, now: dt.datetime) -> ImportResult:
