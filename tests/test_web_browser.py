@@ -94,6 +94,17 @@ def _shot(driver, name: str) -> None:
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
 
 
+def _submit(driver, button) -> None:
+    """Click a form's button and wait until the next page has replaced this one.
+
+    Without the wait, the page being left (which may show a note of its own)
+    could be read instead of the answer to the click.
+    """
+    page = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    _wait(driver, ec.staleness_of(page))
+
+
 def _flash(driver) -> str:
     return _wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, ".flash"))).text
 
@@ -122,14 +133,14 @@ def test_a_morning_of_staff_work_in_chromium(served, browser):
     _no_overflow(b)
     _shot(b, "1280-svar")
     b.find_element(By.NAME, "note").send_keys("Ringede til Jens; CVR rettes ved næste version")
-    b.find_element(By.CSS_SELECTOR, "button[value='answered']").click()
+    _submit(b, b.find_element(By.CSS_SELECTOR, "button[value='answered']"))
     assert _flash(b) == "Markeret som besvaret uden for værktøjet."
     assert not b.find_elements(By.CSS_SELECTOR, f"li[data-key='msg:{ids['reply']}']")
 
     # a triage mail: join it to the case it belongs to
     b.find_element(By.CSS_SELECTOR, f"li[data-key='msg:{ids['question']}'] a").click()
     _wait(b, ec.presence_of_element_located((By.ID, "case_id"))).send_keys("PSV-2025-0001")
-    b.find_element(By.CSS_SELECTOR, "form[action$='/knyt'] button").click()
+    _submit(b, b.find_element(By.CSS_SELECTOR, "form[action$='/knyt'] button"))
     assert _flash(b) == f"Post nr. {ids['question']} er knyttet til sagen PSV-2025-0001."
     assert b.current_url.endswith("/sager/PSV-2025-0001")
     assert "Kan vi søge sammen med to kommuner?" in b.find_element(By.ID, "post").text
@@ -147,7 +158,7 @@ def test_a_morning_of_staff_work_in_chromium(served, browser):
     # the committee's decision
     Select(b.find_element(By.ID, "decision")).select_by_value("bevilget")
     b.find_element(By.ID, "amount").send_keys("900.000,00")
-    b.find_element(By.CSS_SELECTOR, "form[action$='/beslutning'] button").click()
+    _submit(b, b.find_element(By.CSS_SELECTOR, "form[action$='/beslutning'] button"))
     assert _flash(b) == "Beslutningen er registreret: bevilget."
     assert b.find_element(By.CSS_SELECTOR, "dd[data-status]").text == "bevilget"
     with app.context.factory() as s:
