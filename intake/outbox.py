@@ -28,7 +28,7 @@ from notifications.render import PoolFacts, Sender, template_exists
 from notifications.smtp import FileSender, LoginRefused, SmtpConfig, SmtpSender, Unreachable
 from notifications.smtp import Sender as DeliverySender
 from store.db import transaction
-from store.words import CaseEventKind, MailKind
+from store.words import CaseEventKind, MailKind, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,10 @@ def make_receipt_hook(context: Context) -> Callable[[Session, CaseChange], None]
         )
         try:
             with session.begin_nested():
-                queue_receipt(session, change.case, change.submission, incoming, setup, context.now())
+                row = queue_receipt(session, change.case, change.submission, incoming, setup, context.now())
+            if row is not None and row.state == OutboxState.PENDING:
+                log.info("message %d: receipt to %s queued as outbox %d", msg.id, row.recipient, row.id,
+                         extra={"mail": msg.id, "case_id": change.case.case_id, "outbox": row.id})
         except SQLAlchemyError:
             raise  # the database is in trouble: let the message be retried as a whole
         except Exception as exc:  # a receipt we cannot make must never cost the case

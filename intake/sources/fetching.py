@@ -60,16 +60,22 @@ def fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
 
     for batch in source.fetch_new(folder, last_uid, known):
         uids: list[str] = []
+        stored: list[tuple[str, int, int, bool]] = []  # (uid, message, bytes, new), logged once committed
         with transaction(factory) as s:
             for fetched in batch:
                 stats.seen += 1
-                _, created = repo.store_raw(s, fetched, now())
+                row, created = repo.store_raw(s, fetched, now())
                 stats.stored += created
                 stats.duplicates += not created
                 uids.append(fetched.uid)
+                stored.append((fetched.uid, row.id, len(fetched.raw), created))
                 if _is_numeric(fetched.uid):
                     last_uid = max(last_uid, int(fetched.uid))
             repo.save_folder_state(s, source.account, folder, uidvalidity, last_uid, now())
+        for uid, pk, size, created in stored:
+            log.info("%s/%s: UID %s %s message %d (%d bytes)", source.account, folder, uid,
+                     "stored as" if created else "is already stored as", pk, size,
+                     extra={"source": source.account, "folder": folder, "mail": pk})
         _ack(source, folder, uidvalidity, uids, factory, now, stats)
     if known_uidvalidity != uidvalidity:
         # an empty (or recreated, still empty) folder: remember its UIDVALIDITY now,
