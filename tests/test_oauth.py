@@ -139,6 +139,15 @@ def run_cli(settings, *commands, env=None):
     return done
 
 
+def error_line(stderr: str) -> str:
+    """The one error line, last, after the log lines that led to it."""
+    lines = stderr.strip().splitlines()
+    errors = [line for line in lines if line.startswith("pulje-intake:")]
+    assert len(errors) == 1 and lines[-1] == errors[0], stderr
+    assert "Traceback" not in stderr
+    return errors[0]
+
+
 @pytest.mark.parametrize("which", ["expired", "wrong"])
 def test_expired_or_wrong_token_exits_1_with_one_clear_line(workdir, db_url, oauth_dovecot, token_server,
                                                             authority, which):
@@ -149,9 +158,8 @@ def test_expired_or_wrong_token_exits_1_with_one_clear_line(workdir, db_url, oau
     check, poll = run_cli(settings, "check", "poll")
     assert poll.returncode == 1, poll.stderr
     assert "Traceback" not in poll.stderr + check.stdout + check.stderr
-    lines = poll.stderr.strip().splitlines()
-    assert len(lines) == 1, poll.stderr
-    assert "source 'pulje'" in lines[0] and "refused the XOAUTH2 login of 'pulje'" in lines[0]
+    line = error_line(poll.stderr)
+    assert "source 'pulje'" in line and "refused the XOAUTH2 login of 'pulje'" in line
     assert check.returncode == 1
     assert "[ ok ] source pulje token: XOAUTH2 token for pulje from token command" in check.stdout, check.stdout
     fails = [line for line in check.stdout.splitlines() if line.startswith("[FAIL]")]
@@ -213,7 +221,7 @@ def test_entra_wrong_secret_exits_1_and_an_unreachable_entra_75(workdir, db_url,
     settings = write_settings(workdir, db_url, "", source)
     (wrong,) = run_cli(settings, "poll", env={SECRET_ENV: "not-the-secret"})
     assert wrong.returncode == 1
-    assert wrong.stderr.count("\n") == 1 and "AADSTS7000215: Invalid client secret provided." in wrong.stderr
+    assert "AADSTS7000215: Invalid client secret provided." in error_line(wrong.stderr)
     entra.fail(503)
     (busy,) = run_cli(settings, "check")
     assert busy.returncode == 75, busy.stdout
