@@ -93,6 +93,8 @@ class RawMessage(Base):
     sender: Mapped[str | None] = mapped_column(String(998))
     processed_at: Mapped[dt.datetime | None]
     case_pk: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    # when a person looked at it while quarantined (``quarantine show``); None: nobody yet
+    quarantine_seen_at: Mapped[dt.datetime | None]
 
     locations: Mapped[list[MessageLocation]] = relationship(back_populates="message")
     case: Mapped[Case | None] = relationship(back_populates="messages")
@@ -126,6 +128,20 @@ class FolderState(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[dt.datetime]
+
+
+class FetchStatus(Base):
+    """Per (account, folder): when the last fetch succeeded and the last error, for ``status``."""
+
+    __tablename__ = "fetch_status"
+
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(500), primary_key=True)
+    last_success_at: Mapped[dt.datetime | None]
+    last_error_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # the first error after the last success; None while fetching works
+    failing_since: Mapped[dt.datetime | None]
 
 
 class CaseSequence(Base):

@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from intake import logs, progress
+from intake.commands import operating
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
 from intake.settings import load_settings
 
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     dbp = sub.add_parser("db", help="database maintenance")
     dsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dsub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    operating.add_commands(sub, _app, dsub)  # status, quarantine, db copy
 
     sub.add_parser("check", help="check settings, database and servers").set_defaults(func=cmd_check)
 
