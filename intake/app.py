@@ -49,6 +49,16 @@ def make_source(cfg: MaildirSourceSettings | ImapSourceSettings) -> Source:
     return ImapSource(cfg)
 
 
+def database_url(settings: Settings) -> str:
+    """The database URL, with the password from ``[database] password_env/password_file`` if one is named."""
+    password = settings.database_password.read("[database]")
+    if password is None:
+        return settings.database_url
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).set(password=password).render_as_string(hide_password=False)
+
+
 def build_app(settings: Settings, now: Callable[[], dt.datetime] = utc_now,
               upgrade: bool | None = None) -> App:
     """Load the pool, check the data files against the code (``intake/validation.py``), open the
@@ -60,7 +70,7 @@ def build_app(settings: Settings, now: Callable[[], dt.datetime] = utc_now,
         from pathlib import Path
 
         Path(settings.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(database_url(settings))
     try:
         if settings.auto_upgrade if upgrade is None else upgrade:
             db.upgrade(engine)

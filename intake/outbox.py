@@ -14,19 +14,21 @@ from typing import Protocol
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from intake import tokens
 from intake.cases.pipeline import CaseChange, Context
-from intake.errors import ConfigError
+from intake.errors import ConfigError, TemporaryFailure
 from intake.pool import Pool
+from intake.secrets import OAuth2Settings
 from intake.settings import Settings
 from notifications import reminders
 from notifications.drain import DrainReport, DrainSettings, drain
 from notifications.outbox import Limits
 from notifications.receipts import Incoming, ReceiptSetup, queue_receipt
 from notifications.render import PoolFacts, Sender, template_exists
-from notifications.smtp import FileSender, SmtpConfig, SmtpSender
+from notifications.smtp import FileSender, LoginRefused, SmtpConfig, SmtpSender, Unreachable
 from notifications.smtp import Sender as DeliverySender
 from store.db import transaction
-from store.words import CaseEventKind, MailKind
+from store.words import CaseEventKind, MailKind, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,10 @@ def make_receipt_hook(context: Context) -> Callable[[Session, CaseChange], None]
         )
         try:
             with session.begin_nested():
-                queue_receipt(session, change.case, change.submission, incoming, setup, context.now())
+                row = queue_receipt(session, change.case, change.submission, incoming, setup, context.now())
+            if row is not None and row.state == OutboxState.PENDING:
+                log.info("message %d: receipt to %s queued as outbox %d", msg.id, row.recipient, row.id,
+                         extra={"mail": msg.id, "case_id": change.case.case_id, "outbox": row.id})
         except SQLAlchemyError:
             raise  # the database is in trouble: let the message be retried as a whole
         except Exception as exc:  # a receipt we cannot make must never cost the case
@@ -107,9 +112,29 @@ def smtp_sender(settings: Settings) -> SmtpSender | None:
     s = o.smtp
     return SmtpSender(SmtpConfig(
         host=s.host, port=s.port, security=s.security, username=s.username,
-        password=s.password() if s.username else None, timeout_seconds=s.timeout_seconds,
-        envelope_from=o.from_address,
+        password=s.password() if s.username and s.auth == "password" else None,
+        timeout_seconds=s.timeout_seconds, envelope_from=o.from_address, auth=s.auth,
+        token=smtp_token(s.oauth2, s.username or "") if s.oauth2 is not None else None,
     ))
+
+
+def smtp_token(cfg: OAuth2Settings, username: str) -> Callable[[bool], str]:
+    """The token callable for the SMTP sender: the worker's errors as the sender's.
+
+    A token that cannot be had is an outage for the drainer (the mail waits), or a
+    refused login when the set-up is wrong; ``notifications`` knows nothing of ours.
+    """
+    provider = tokens.provider_for(cfg, username)
+
+    def token(fresh: bool) -> str:
+        try:
+            return provider.get("[outbox.smtp]", fresh=fresh).value
+        except TemporaryFailure as exc:
+            raise Unreachable(str(exc)) from None
+        except ConfigError as exc:
+            raise LoginRefused(str(exc)) from None
+
+    return token
 
 
 def make_sender(settings: Settings) -> DeliverySender:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from intake.app import App
 from intake.cases.pipeline import process_pending
 from intake.errors import ConfigError, TemporaryFailure
-from intake.settings import ImapSourceSettings
+from intake.settings import ImapSourceSettings, MaildirSourceSettings
 from intake.sources import Source
 from intake.sources.fetching import FetchStats, fetch_all
 
@@ -53,13 +53,14 @@ def process(app: App) -> Counter[str]:
         return process_pending(app.context)
 
 
-def poll_once(app: App) -> PollReport:
-    """Fetch from every source once, then process.
+def poll_once(app: App, report: PollReport | None = None) -> PollReport:
+    """Fetch from every source once, then process; fill and return ``report``.
 
     Raise ConfigError if a source's settings are wrong (bad password, missing
-    folder), else TemporaryFailure if a source could not be reached.
+    folder), else TemporaryFailure if a source could not be reached; the
+    caller's ``report`` then still says what the other sources did.
     """
-    report = PollReport()
+    report = report if report is not None else PollReport()
     config_errors: list[str] = []
     for source in app.make_sources():
         try:
@@ -77,7 +78,6 @@ def poll_once(app: App) -> PollReport:
     for job in after_poll_jobs(app):
         job()
     if report.failures:
-        print(report)
         if config_errors:  # exit 1, not 75: cron must not keep retrying a wrong password
             raise ConfigError(config_errors[0])
         first = next(iter(report.failures.values()))
@@ -118,7 +118,8 @@ class Service:
                 delay = 1.0
                 source.wait(self.stop, interval)
             except Exception as exc:  # a dropped connection, a restarted server, a full disk
-                log.warning("source %s: %s; reconnecting in %.0f s", cfg.name, exc, delay)
+                log.warning("source %s: %s; reconnecting in %.0f s", cfg.name, exc, delay,
+                            extra={"source": cfg.name})
                 if source is not None:
                     try:
                         source.close()
@@ -135,10 +136,11 @@ class Service:
 
         sched = BackgroundScheduler(timezone="UTC")
         every = self.app.settings.schedule
-        sched.add_job(lambda: process(self.app), "interval", id="process",
+        sched.add_job(_logged("process", lambda: process(self.app)), "interval", id="process",
                       seconds=every.process_seconds, max_instances=1, coalesce=True)
         for job_id, func, seconds in scheduled_jobs(self.app):
-            sched.add_job(func, "interval", id=job_id, seconds=seconds, max_instances=1, coalesce=True)
+            sched.add_job(_logged(job_id, func), "interval", id=job_id, seconds=seconds,
+                          max_instances=1, coalesce=True)
         return sched
 
     def run_forever(self) -> None:
@@ -159,7 +161,10 @@ class Service:
 
     def start(self) -> None:
         """Start the source threads and the scheduler."""
-        log.info("pulje-intake running with %d source(s)", len(self.app.settings.sources))
+        settings = self.app.settings
+        log.info("pulje-intake running: %d source(s) (%s), outbox %s, pool %s",
+                 len(settings.sources), ", ".join(_describe(cfg) for cfg in settings.sources) or "none",
+                 settings.outbox.mode, self.app.pool.name)
         for i, cfg in enumerate(self.app.settings.sources):
             t = threading.Thread(target=self._source_loop, args=(i,), name=f"source-{cfg.name}", daemon=True)
             t.start()
@@ -175,6 +180,28 @@ class Service:
         for t in self.threads:
             t.join(timeout=60)
         log.info("pulje-intake stopped")
+
+
+def _describe(cfg: MaildirSourceSettings | ImapSourceSettings) -> str:
+    """A source as the start line shows it."""
+    if isinstance(cfg, MaildirSourceSettings):
+        return f"{cfg.name}: maildir {cfg.path}"
+    return f"{cfg.name}: imap {cfg.username}@{cfg.host} {'/'.join(cfg.folders)} ({cfg.auth})"
+
+
+def _logged(job_id: str, func: Callable[[], object]) -> Callable[[], None]:
+    """A scheduled job whose failure is one warning line, not a traceback from the scheduler."""
+    def run() -> None:
+        try:
+            func()
+        except Exception as exc:
+            log.warning("job %s failed: %s: %s", job_id, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+                        extra={"job": job_id})
+            log.debug("job %s traceback", job_id, exc_info=True)
+        else:
+            log.debug("job %s done", job_id, extra={"job": job_id})
+
+    return run
 
 
 def scheduled_jobs(app: App) -> list[tuple[str, Callable[[], object], float]]:

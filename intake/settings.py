@@ -1,7 +1,8 @@
 """Operator settings: a TOML file validated into typed objects with clear errors.
 
-Every error names the file and the key. Secrets (IMAP/SMTP passwords) are never
-read from the TOML itself: a source names an environment variable or a file.
+Every error names the file and the key. Secrets (passwords, OAuth2 client
+secrets) are never read from the TOML itself: the settings name an environment
+variable or a file (``intake.secrets``, which also holds the OAuth2 settings).
 """
 
 from __future__ import annotations
@@ -11,27 +12,14 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from intake.errors import ConfigError
+from intake.secrets import OAuth2Settings, SecretRef, parse_login
 from intake.tables import Table as _Table
 from intake.websettings import WebSettings, parse_web
 
 ENV_CONFIG = "PULJE_INTAKE_CONFIG"
-
-
-def _secret(env: str | None, file: Path | None, owner: str) -> str | None:
-    """A secret from the environment variable ``env``, else from ``file``; None if neither is set."""
-    if env:
-        value = os.environ.get(env)
-        if value is None:
-            raise ConfigError(f"{owner}: environment variable {env} is not set")
-        return value
-    if file:
-        try:
-            return file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{owner}: cannot read password_file {file}: {exc.strerror}") from None
-    return None
 
 
 @dataclass(frozen=True)
@@ -67,13 +55,12 @@ class ImapSourceSettings:
     slice_bytes: int
     reconnect_max_seconds: float
     type: str = "imap"
+    auth: str = "password"  # password | xoauth2 | oauthbearer
+    oauth2: OAuth2Settings | None = None  # where the tokens come from, for xoauth2/oauthbearer
 
     def password(self) -> str:
         """Read the password from the environment or the password file."""
-        value = _secret(self.password_env, self.password_file, f"source '{self.name}'")
-        if value is None:
-            raise ConfigError(f"source '{self.name}': set password_env or password_file")
-        return value
+        return SecretRef(self.password_env, self.password_file).require(f"source '{self.name}'")
 
 
 @dataclass(frozen=True)
@@ -87,10 +74,12 @@ class SmtpSettings:
     password_env: str | None
     password_file: Path | None
     timeout_seconds: float
+    auth: str = "password"  # password | xoauth2 | oauthbearer
+    oauth2: OAuth2Settings | None = None
 
     def password(self) -> str | None:
         """The SMTP password, or None when no login is configured."""
-        return _secret(self.password_env, self.password_file, "[outbox.smtp]")
+        return SecretRef(self.password_env, self.password_file).read("[outbox.smtp]")
 
 
 @dataclass(frozen=True)
@@ -136,6 +125,14 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class StatusSettings:
+    """When ``status`` calls the worker unhealthy (exit 1)."""
+
+    max_fetch_age_minutes: float = 30.0  # a folder not fetched for longer than this
+    max_outbox_wait_minutes: float = 60.0  # a due mail still unsent after this
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the worker reads from its settings file."""
 
@@ -148,6 +145,8 @@ class Settings:
     outbox: OutboxSettings
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    database_password: SecretRef = SecretRef()
+    status: StatusSettings = field(default_factory=StatusSettings)
 
 
 def _source(t: _Table, base: Path, index: int) -> MaildirSourceSettings | ImapSourceSettings:
@@ -161,16 +160,15 @@ def _source(t: _Table, base: Path, index: int) -> MaildirSourceSettings | ImapSo
         {"type", "name", "host", "port", "security", "username", "password_env", "password_file",
          "folders", "ack", "ack_keyword", "move_to", "idle", "poll_interval_seconds",
          "idle_renew_seconds", "timeout_seconds", "fetch_batch", "slice_bytes",
-         "reconnect_max_seconds"}
+         "reconnect_max_seconds", "auth", "oauth2"}
     )
     security = t.get("security", str, "tls", choices=("tls", "starttls", "plain"))
     ack = t.get("ack", str, "keyword", choices=("keyword", "move"))
     move_to = t.get("move_to", str, None)
     if ack == "move" and not move_to:
         raise t._err("move_to", "is required when ack = \"move\"")
-    password_env = t.get("password_env", str, None)
-    password_file = t.optional_path("password_file", base)
-    if not password_env and not password_file:
+    auth, password, oauth2 = parse_login(t, base)
+    if auth == "password" and not password.configured:
         raise t._err("password_env", "set password_env or password_file (never the password itself)")
     folders = t.get("folders", list, ["INBOX"])
     if not folders or not all(isinstance(f, str) for f in folders):
@@ -197,8 +195,8 @@ def _source(t: _Table, base: Path, index: int) -> MaildirSourceSettings | ImapSo
         port=t.get("port", int, {"tls": 993}.get(security, 143)),
         security=security,
         username=t.get("username", str),
-        password_env=password_env,
-        password_file=password_file,
+        password_env=password.env,
+        password_file=password.file,
         folders=tuple(folders),
         ack=ack,
         ack_keyword=t.get("ack_keyword", str, "$PuljeIntake"),
@@ -210,6 +208,8 @@ def _source(t: _Table, base: Path, index: int) -> MaildirSourceSettings | ImapSo
         fetch_batch=fetch_batch,
         slice_bytes=slice_bytes,
         reconnect_max_seconds=t.get("reconnect_max_seconds", float, 300.0),
+        auth=auth,
+        oauth2=oauth2,
     )
 
 
@@ -229,10 +229,13 @@ def _schedule(t: _Table) -> ScheduleSettings:
 def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     """Validate parsed TOML into :class:`Settings`; relative paths resolve against ``base``."""
     root = _Table(data, "", file)
-    root.check_unknown({"pool", "database", "sources", "processing", "outbox", "schedule", "web"})
+    root.check_unknown({"pool", "database", "sources", "processing", "outbox", "schedule", "status",
+                        "web"})
     db = root.table("database")
-    db.check_unknown({"url", "auto_upgrade"})
+    db.check_unknown({"url", "auto_upgrade", "password_env", "password_file"})
     url = db.get("url", str, "sqlite:///var/pulje-intake.db")
+    if urlsplit(url).password is not None:
+        raise db._err("url", "holds a password: name password_env or password_file instead")
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
         url = "sqlite:///" + str(base / url[len("sqlite:///"):])
     raw_sources = root.get("sources", list, [])
@@ -262,16 +265,21 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     if mode == "smtp":
         s = o.table("smtp")
         s.check_unknown({"host", "port", "security", "username", "password_env", "password_file",
-                         "timeout_seconds"})
+                         "timeout_seconds", "auth", "oauth2"})
         security = s.get("security", str, "starttls", choices=("tls", "starttls", "plain"))
+        auth, password, oauth2 = parse_login(s, base)
+        if auth != "password" and "username" not in s.data:
+            raise s._err("username", f'is required with auth = "{auth}": the mailbox that sends')
         smtp = SmtpSettings(
             host=s.get("host", str),
             port=s.get("port", int, {"tls": 465, "starttls": 587}.get(security, 25)),
             security=security,
             username=s.get("username", str, None),
-            password_env=s.get("password_env", str, None),
-            password_file=s.optional_path("password_file", base),
+            password_env=password.env,
+            password_file=password.file,
             timeout_seconds=s.get("timeout_seconds", float, 30.0),
+            auth=auth,
+            oauth2=oauth2,
         )
     outbox = OutboxSettings(
         mode=mode,
@@ -286,6 +294,10 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
         staff=tuple(o.get("staff", list, [])),
     )
     schedule = _schedule(root.table("schedule"))
+    st = root.table("status")
+    st.check_unknown({"max_fetch_age_minutes", "max_outbox_wait_minutes"})
+    status = StatusSettings(max_fetch_age_minutes=st.positive("max_fetch_age_minutes", 30.0),
+                            max_outbox_wait_minutes=st.positive("max_outbox_wait_minutes", 60.0))
     return Settings(
         path=None,
         database_url=url,
@@ -295,6 +307,8 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
         processing=processing,
         outbox=outbox,
         schedule=schedule,
+        database_password=db.secret(base),
+        status=status,
         web=parse_web(root.table("web"), base),
     )
 

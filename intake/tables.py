@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from intake.errors import ConfigError
+from intake.secrets import SecretRef, in_credentials_dir
 
 
 class Table:
@@ -49,6 +50,24 @@ class Table:
     def optional_path(self, key: str, base: Path) -> Path | None:
         """A path as :meth:`path`, or None if absent."""
         return self.path(key, base) if key in self.data else None
+
+    def secret(self, base: Path, key: str = "password") -> SecretRef:
+        """``<key>_env`` or ``<key>_file`` (one, not both); a file may be in ``${CREDENTIALS_DIRECTORY}``."""
+        env, file_key = self.get(f"{key}_env", str, None), f"{key}_file"
+        file = None
+        if file_key in self.data:
+            value = self.get(file_key, str)
+            file = Path(value) if in_credentials_dir(value) else self.path(file_key, base)
+        if env and file:
+            raise self._err(file_key, f"set {key}_env or {key}_file, not both")
+        return SecretRef(env=env, file=file, key=key)
+
+    def positive(self, key: str, default: float) -> float:
+        """A number above zero."""
+        value: float = self.get(key, float, default)
+        if value <= 0:
+            raise self._err(key, f"must be above 0, got {value:g}")
+        return value
 
     def check_unknown(self, known: set[str]) -> None:
         """ConfigError naming the first key that is not in ``known``."""

@@ -154,6 +154,8 @@ def drain(factory: sessionmaker[Session], sender: Sender, now: Callable[[], dt.d
                 _record(factory, pk, now(), settings, exc, report)
                 continue
             _record(factory, pk, now(), settings, None, report)
+            log.info("outbox %d sent: %s to %s%s", pk, row.purpose, row.recipient,
+                     f" ({case_id})" if case_id else "", extra={"outbox": pk, "case_id": case_id})
     finally:
         sender.close()
     return report

@@ -7,6 +7,10 @@ one of three errors, which the drainer turns into what happens next:
   is wrong with the mail; the pass stops and the mail waits (never ``failed``);
 * :class:`TemporaryError` — a 4xx answer: retry later with backoff;
 * :class:`PermanentError` — a 5xx answer: the row is ``failed`` with the answer.
+
+The login is a password (``AUTH PLAIN/LOGIN``) or SASL XOAUTH2/OAUTHBEARER with
+an access token from a callable the worker passes in (``token(fresh)``); a
+refused token is replaced by a fresh one once before the login counts as refused.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -52,6 +57,20 @@ class SmtpConfig:
     password: str | None = None
     timeout_seconds: float = 30.0
     envelope_from: str = ""
+    auth: str = "password"  # password | xoauth2 | oauthbearer
+    # for xoauth2/oauthbearer: an access token; ``token(True)`` fetches a new one
+    token: Callable[[bool], str] | None = None
+
+
+def sasl_xoauth2(user: str, token: str) -> str:
+    """The initial response of SASL XOAUTH2 (Google's and Microsoft's mechanism)."""
+    return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def sasl_oauthbearer(user: str, token: str, host: str, port: int) -> str:
+    """The initial response of SASL OAUTHBEARER (RFC 7628)."""
+    authzid = user.replace("=", "=3D").replace(",", "=2C")
+    return f"n,a={authzid},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01"
 
 
 def _answer(code: int, text: bytes | str) -> str:
@@ -98,13 +117,34 @@ class SmtpSender:
             if cfg.security == "starttls":
                 conn.starttls(context=ssl.create_default_context())
                 conn.ehlo()
-            if cfg.username:
+            if cfg.auth != "password":
+                self._token_login(conn)
+            elif cfg.username:
                 conn.login(cfg.username, cfg.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             raise LoginRefused(f"SMTP login refused: {_answer(exc.smtp_code, exc.smtp_error)}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise Unreachable(f"SMTP {cfg.host}:{cfg.port} unreachable: {exc}") from None
         return conn
+
+    def _token_login(self, conn: smtplib.SMTP) -> None:
+        """AUTH XOAUTH2/OAUTHBEARER; a refused token is replaced by a new one once."""
+        cfg = self.config
+        if cfg.token is None or not cfg.username:
+            raise LoginRefused(f"SMTP login by {cfg.auth} needs a username and a token")
+        user = cfg.username
+
+        def initial(token: str) -> Callable[..., str]:
+            response = (sasl_oauthbearer(user, token, cfg.host, cfg.port) if cfg.auth == "oauthbearer"
+                        else sasl_xoauth2(user, token))
+            # the server answers a refused token with a 334 challenge (an error in JSON):
+            # an empty response ends the exchange, and the server says 535
+            return lambda challenge=None: response if challenge is None else ""
+
+        try:
+            conn.auth(cfg.auth.upper(), initial(cfg.token(False)))
+        except smtplib.SMTPAuthenticationError:
+            conn.auth(cfg.auth.upper(), initial(cfg.token(True)))
 
     def check(self) -> str:
         """Connect (TLS, login as configured) and hang up; raise Unreachable or LoginRefused."""

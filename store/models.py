@@ -96,6 +96,8 @@ class RawMessage(Base):
     # where a person sent this mail (``{"kind"|"case_id", "parent", "by", "at"}``): processing
     # and reprocessing follow it instead of routing by the subject
     staff_route: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # when a person looked at it while quarantined (``quarantine show``); None: nobody yet
+    quarantine_seen_at: Mapped[dt.datetime | None]
 
     locations: Mapped[list[MessageLocation]] = relationship(back_populates="message")
     case: Mapped[Case | None] = relationship(back_populates="messages")
@@ -129,6 +131,20 @@ class FolderState(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[dt.datetime]
+
+
+class FetchStatus(Base):
+    """Per (account, folder): when the last fetch succeeded and the last error, for ``status``."""
+
+    __tablename__ = "fetch_status"
+
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(500), primary_key=True)
+    last_success_at: Mapped[dt.datetime | None]
+    last_error_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # the first error after the last success; None while fetching works
+    failing_since: Mapped[dt.datetime | None]
 
 
 class CaseSequence(Base):

@@ -9,6 +9,7 @@ answering otherwise; a restart on the same folders and port keeps UIDVALIDITY.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import pwd
 import shutil
@@ -33,7 +34,7 @@ state_dir = {dir}/state
 log_path = {dir}/dovecot.log
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 # tests try wrong passwords on purpose: no 2 s delay, no growing per-IP penalty
 auth_failure_delay = 0
 default_internal_user = {internal_user}
@@ -48,7 +49,7 @@ namespace inbox {{
   inbox = yes
   separator = /
 }}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {dir}/users
 }}
@@ -93,16 +94,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def make_certificate(folder: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 in ``folder`` (``cert.pem``, key in ``key.pem``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
+    )
+    return cert
+
+
 def to_crlf(raw: bytes) -> bytes:
     """Mail on the wire has CRLF line ends; Dovecot returns CRLF, so append CRLF to compare bytes."""
     return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
+# Dovecot's oauth2 password database asks a token-introspection endpoint about
+# every XOAUTH2/OAUTHBEARER login (DESIGN.md, "Mailboxes at hosted providers")
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {dir}/oauth2.conf
+}}
+"""
+OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
 class Dovecot:
-    """One Dovecot instance in ``root`` listening on 127.0.0.1:``port``, user pulje/secret."""
+    """One Dovecot instance in ``root`` listening on 127.0.0.1:``port``, user pulje/secret.
+
+    With ``introspection_url`` it also takes XOAUTH2 and OAUTHBEARER logins and asks
+    that endpoint whether a token is good (``tests/oauth_server.py`` serves one).
+    """
 
     def __init__(self, root: Path, port: int | None = None, tls: bool = False,
-                 extra_config: str = ""):
+                 extra_config: str = "", introspection_url: str | None = None):
         self.root = Path(root)
         self.port = port or free_port()
         self.host = "127.0.0.1"
@@ -111,6 +147,7 @@ class Dovecot:
         self.tls_port = free_port() if tls else 0
         self.cert: Path | None = self._make_certificate() if tls else None
         self.extra_config = extra_config  # appended to dovecot.conf, e.g. imap_capability
+        self.introspection_url = introspection_url
         self.user, self.password = USER, PASSWORD
         self.proc: subprocess.Popen | None = None
         self._write_config()
@@ -135,22 +172,21 @@ class Dovecot:
         ssl = "ssl = no"
         if self.cert is not None:
             ssl = f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{self.root / 'key.pem'}"
+        mechanisms, oauth2 = "plain login", ""
+        if self.introspection_url:
+            mechanisms += " xoauth2 oauthbearer"
+            oauth2 = OAUTH2_PASSDB.format(dir=self.root)
+            conf = self.root / "oauth2.conf"
+            conf.write_text(OAUTH2_CONF.format(url=self.introspection_url), encoding="utf-8")
+            conf.chmod(0o644)
         self.config = self.root / "dovecot.conf"
         self.config.write_text(CONFIG.format(
             dir=self.root, port=self.port, tls_port=self.tls_port, ssl=ssl, internal_user=internal, internal_group=groups[0],
-            login_user=login, mail_user=mail, mail_group=groups[1],
+            login_user=login, mail_user=mail, mail_group=groups[1], mechanisms=mechanisms, oauth2_passdb=oauth2,
         ) + self.extra_config + "\n", encoding="utf-8")
 
     def _make_certificate(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
-        cert, key = self.root / "cert.pem", self.root / "key.pem"
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-            check=True, capture_output=True,
-        )
-        return cert
+        return make_certificate(self.root)
 
     @property
     def maildir(self) -> Path:
@@ -227,6 +263,11 @@ class Dovecot:
             lock.unlink(missing_ok=True)
         return self.start()
 
+    def kick(self, user: str = USER) -> None:
+        """End every session of ``user``, as Exchange Online does when a session's token expires."""
+        subprocess.run([shutil.which("doveadm") or "/usr/bin/doveadm", "-c", str(self.config), "kick", user],
+                       check=True, capture_output=True)
+
     def log(self) -> str:
         """Dovecot's own log, for failure messages."""
         path = self.root / "dovecot.log"
@@ -271,7 +312,10 @@ class Dovecot:
 
 
 def imap_source_toml(server: Dovecot, name: str = "pulje", **options) -> str:
-    """A ``[[sources]]`` table for ``server``; ``options`` add or override keys."""
+    """A ``[[sources]]`` table for ``server``; ``options`` add or override keys.
+
+    A key given as None is left out; a dict becomes a sub-table (``oauth2={...}``).
+    """
     values = {
         "type": "imap", "name": name, "host": server.host, "port": server.port,
         "security": "plain", "username": USER, "password_env": PASSWORD_ENV,
@@ -282,10 +326,14 @@ def imap_source_toml(server: Dovecot, name: str = "pulje", **options) -> str:
     def toml(v):
         if isinstance(v, bool):
             return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, str):  # a JSON string is a TOML basic string
+            return json.dumps(v, ensure_ascii=False)
         if isinstance(v, list | tuple):
             return "[" + ", ".join(toml(x) for x in v) + "]"
         return str(v)
 
-    return "[[sources]]\n" + "".join(f"{k} = {toml(v)}\n" for k, v in values.items())
+    plain = {k: v for k, v in values.items() if v is not None and not isinstance(v, dict)}
+    tables = {k: v for k, v in values.items() if isinstance(v, dict)}
+    return "[[sources]]\n" + "".join(f"{k} = {toml(v)}\n" for k, v in plain.items()) + "".join(
+        f"[sources.{k}]\n" + "".join(f"{kk} = {toml(vv)}\n" for kk, vv in table.items())
+        for k, table in tables.items())

@@ -4,18 +4,27 @@ Use with ``pytest_plugins = ["tests.smtp_sink"]`` (or ``smtp_sink`` when tests/
 is on the path) and the ``smtp_sink`` fixture. The sink keeps every message it
 accepted, can answer ``451`` (or any reply) for the next N messages, and can be
 stopped and started again on the same port to simulate an outage.
+
+With ``tokens`` (a function ``(user, token) -> bool``) the sink offers SMTP AUTH
+XOAUTH2 and OAUTHBEARER and asks that function about every token, answering a
+refused one as Microsoft and Google do: a ``334`` challenge with the error in
+JSON, then ``535`` once the client sends its empty response.
 """
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 @dataclass
@@ -65,6 +74,32 @@ class _Handler:
         return "250 2.0.0 OK: queued"
 
 
+class _OAuthHandler(_Handler):
+    """Also logs in by SASL XOAUTH2 and OAUTHBEARER (aiosmtpd finds ``auth_*`` on the handler)."""
+
+    async def auth_XOAUTH2(self, server, args):  # noqa: N802 - aiosmtpd's name
+        return await self._bearer(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server, args):  # noqa: N802 - aiosmtpd's name
+        return await self._bearer(server, args, "OAUTHBEARER")
+
+    async def _bearer(self, server, args, mechanism):
+        blob = base64.b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
+        fields = dict(part.split("=", 1) for part in blob.decode().split("\x01") if "=" in part)
+        if mechanism == "OAUTHBEARER":  # "n,a=user,\x01host=...\x01auth=Bearer t\x01\x01"
+            user = blob.decode().split(",")[1][2:]
+        else:  # "user=u\x01auth=Bearer t\x01\x01"
+            user = fields.get("user", "")
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        ok = self.sink.tokens is not None and self.sink.tokens(user, token)
+        with self.sink.lock:
+            self.sink.logins.append((mechanism, user, token, ok))
+        if ok:
+            return AuthResult(success=True, auth_data=user)
+        await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer"}))
+        return AuthResult(success=False, handled=False)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     with socket.socket() as s:
@@ -75,8 +110,10 @@ def free_port() -> int:
 class SmtpSink:
     """An aiosmtpd server collecting messages; ``fail(n)`` makes the next n answer 451."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, tokens: Callable[[str, str], bool] | None = None):
         self.host = "127.0.0.1"
+        self.tokens = tokens
+        self.logins: list[tuple[str, str, str, bool]] = []  # (mechanism, user, token, accepted)
         self.port = port or free_port()
         self.messages: list[Received] = []
         self.fail_next = 0
@@ -87,7 +124,11 @@ class SmtpSink:
 
     def start(self) -> None:
         """Listen (again) on the same port."""
-        self.controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+        if self.tokens is None:
+            self.controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+        else:  # AUTH over plain SMTP is fine on loopback
+            self.controller = Controller(_OAuthHandler(self), hostname=self.host, port=self.port,
+                                         auth_require_tls=False)
         self.controller.start()
 
     def stop(self) -> None:

@@ -3,7 +3,7 @@
 The choice is kept on the message (``RawMessage.staff_route``) and the pipeline
 runs again on the stored bytes, so the result is exactly what processing would
 have made had routing known, and a later ``reprocess`` keeps the person's
-choice. Used by the web page; a ``quarantine release --as`` command can use it too.
+choice. Used by the web page and by ``quarantine release --as``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from store.words import CaseStatus, MailKind, MessageState, Outcome
 
 #: The kinds a person may make a case of (documentation is handled by hand for now).
 CASE_KINDS = (MailKind.APPLICATION, MailKind.REPORT)
+#: Where a person may send a mail: a new case of one of those kinds, or triage.
+CHOICES = (*CASE_KINDS, Outcome.TRIAGE)
 
 
 class RouteError(ValueError):
@@ -64,8 +66,9 @@ def route_message(ctx: Context, pk: int, by: str, *, case_id: str | None = None,
         if case_id is not None:
             chosen["case_id"] = _case(s, case_id).case_id
         else:
-            if kind not in CASE_KINDS:
-                raise RouteError("Posten kan kun oprettes som en ansøgning eller en afrapportering.")
+            if kind not in CHOICES:
+                raise RouteError("Posten kan kun oprettes som en ansøgning eller en afrapportering "
+                                 "eller lægges til manuel behandling.")
             chosen["kind"] = kind
             if parent:
                 if kind != MailKind.REPORT:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake import routing
+from intake import progress, routing
 from intake.cases.matching import (
     find_granted_application,
     find_open_report,
@@ -81,8 +81,10 @@ def process_pending(ctx: Context, limit: int | None = None) -> Counter[str]:
     with ctx.factory() as s:
         ids = repo.pending_message_ids(s, ctx.settings.processing.max_attempts, limit)
     results: Counter[str] = Counter()
-    for pk in ids:
-        results[process_one(ctx, pk)] += 1
+    with progress.track("processing", len(ids)) as bar:
+        for pk in ids:
+            results[process_one(ctx, pk)] += 1
+            bar.advance()
     return results
 
 
@@ -93,10 +95,16 @@ def process_one(ctx: Context, pk: int) -> str:
             msg = repo.lock_message(s, pk)
             if msg is None or msg.state in TERMINAL_STATES:
                 return "skipped"
-            return _apply(s, ctx, msg)
+            outcome = _apply(s, ctx, msg)
+            case_id = msg.case.case_id if msg.case is not None else None
+            reason = msg.reason
+        # one line per mail, once the result is committed
+        where = f"{outcome} {case_id}" if case_id else outcome
+        log.info("message %d → %s: %s", pk, where, reason, extra={"mail": pk, "case_id": case_id})
+        return outcome
     except Exception as exc:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        log.warning("message %s failed: %s", pk, error)
+        log.warning("message %s failed: %s", pk, error, extra={"mail": pk})
         log.debug("message %s traceback:\n%s", pk, traceback.format_exc())
         with transaction(ctx.factory) as s:
             msg = s.get_one(RawMessage, pk)
@@ -105,6 +113,8 @@ def process_one(ctx: Context, pk: int) -> str:
             if msg.attempts >= ctx.settings.processing.max_attempts:
                 msg.state = MessageState.QUARANTINED
                 msg.reason = f"quarantined after {msg.attempts} failed attempts: {error[:500]}"
+                log.warning("message %s quarantined after %d failed attempts (pulje-intake quarantine show %s)",
+                            pk, msg.attempts, pk, extra={"mail": pk})
             else:
                 msg.state = MessageState.FAILED
             return msg.state
@@ -147,8 +157,10 @@ def staff_route(msg: RawMessage) -> routing.Route | None:
     if chosen.get("case_id"):
         return routing.Route(Outcome.FOLLOWUP, f"joined to {chosen['case_id']} by {by}",
                              case_id=chosen["case_id"])
+    if chosen.get("kind") == Outcome.TRIAGE:
+        return routing.Route(Outcome.TRIAGE, f"put in triage by {by}")
     if chosen.get("kind"):
-        return routing.Route(Outcome.CASE, f"made a {chosen['kind']} case by {by}", kind=chosen["kind"])
+        return routing.Route(Outcome.CASE, f"made {chosen['kind']} by {by}", kind=chosen["kind"])
     return None
 
 
@@ -211,7 +223,7 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
         detail += f", report on {parent.case_id} ({how})"
     repo.add_event(s, case, CaseEventKind.CREATED, detail, now, msg)
     s.flush()
-    log.info("message %s → case %s (%s, %s)", msg.id, case.case_id, route.kind, case.status)
+    log.debug("message %s → case %s (%s, %s)", msg.id, case.case_id, route.kind, case.status)
     _notify(s, ctx, CaseChange(CaseEventKind.CREATED, case, msg, mail, route, submission))
     return route.outcome, route.reason
 
@@ -260,7 +272,7 @@ def _add_submission(s: Session, ctx: Context, case: Case, msg: RawMessage, mail:
     s.refresh(case)
     _update_case(case, ctx)
     repo.add_event(s, case, event, detail, now, msg)
-    log.info("message %s → new submission of %s (%s)", msg.id, case.case_id, case.status)
+    log.debug("message %s → new submission of %s (%s)", msg.id, case.case_id, case.status)
     _notify(s, ctx, CaseChange(CaseEventKind.SUBMISSION, case, msg, mail, route, submission))
 
 

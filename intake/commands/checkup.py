@@ -1,9 +1,19 @@
-"""``check``: settings, database, IMAP logins and SMTP, each with a verdict line."""
+"""``check``: settings, database, tokens, IMAP logins and SMTP, each with a verdict line.
+
+An OAuth2 login shows its token step on a line of its own, before the login, so
+an operator sees whether the token service or the mail server said no.
+"""
 
 from __future__ import annotations
 
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
-from intake.settings import ImapSourceSettings, MaildirSourceSettings, Settings, load_settings
+from intake.settings import (
+    ImapSourceSettings,
+    MaildirSourceSettings,
+    Settings,
+    SmtpSettings,
+    load_settings,
+)
 
 
 def _line(ok: str, what: str, detail: str) -> None:
@@ -24,6 +34,19 @@ def check_smtp(settings: Settings) -> str:
         raise ConfigError(str(exc)) from None
     except Unreachable as exc:
         raise TemporaryFailure(str(exc)) from None
+
+
+def _smtp_token(smtp: SmtpSettings) -> str:
+    """Fetch the SMTP login's token; a one-line summary."""
+    import time
+
+    from intake import tokens
+
+    assert smtp.oauth2 is not None and smtp.username
+    provider = tokens.provider_for(smtp.oauth2, smtp.username)
+    token = provider.get("[outbox.smtp]")
+    left = int(token.expires_at - time.time()) // 60
+    return f"{smtp.auth.upper()} token for {smtp.username} from {provider.describe()}, valid for {left} min"
 
 
 def run_checks(config_path: str | None) -> int:
@@ -71,21 +94,34 @@ def run_checks(config_path: str | None) -> int:
                 record(ConfigError(f"folder {src.path} does not exist"), what)
             continue
         assert isinstance(src, ImapSourceSettings)
-        try:
-            from intake.sources.imap import ImapSource
+        from intake.sources.imap import ImapSource
 
-            _line("ok", what, ImapSource(src).check())
+        source = ImapSource(src)
+        try:
+            token = source.check_token()
+            if token is not None:
+                _line("ok", f"{what} token", token)
+        except IntakeError as exc:
+            record(exc, f"{what} token")
+            continue
+        try:
+            _line("ok", what, source.check())
         except IntakeError as exc:
             record(exc, what)
         except OSError as exc:
             record(TemporaryFailure(str(exc)), what)
     if settings.outbox.mode == "smtp":
+        smtp = settings.outbox.smtp
         try:
+            if smtp is not None and smtp.oauth2 is not None:
+                _line("ok", "smtp token", _smtp_token(smtp))
             _line("ok", "smtp", check_smtp(settings))
         except IntakeError as exc:
             record(exc, "smtp")
     else:
         _line("ok", "outbox", f"mail is written as files into {settings.outbox.dir}")
+    if not settings.outbox.staff:
+        _line("warn", "digest", "[outbox] staff is empty: the daily digest goes to nobody")
     verdict = {0: "all good", 1: "something must be fixed (exit 1)",
                75: "a server is unreachable; try again later (exit 75)"}[worst]
     print(f"verdict: {verdict}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from intake import logs, progress
+from intake.commands import operating
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
 from intake.settings import load_settings
 
@@ -16,25 +17,24 @@ if TYPE_CHECKING:  # the wiring is imported by the commands that need it
     from intake.app import App
 
 
-def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 def _app(args: argparse.Namespace) -> App:
     from intake.app import build_app
 
-    return build_app(load_settings(args.config))
+    app = build_app(load_settings(args.config))
+    logs.set_timezone(app.pool.timezone)
+    return app
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
     """One fetch pass over every source, then process what is stored."""
-    from intake.service import poll_once
+    from intake.service import PollReport, poll_once
 
     app = _app(args)
-    report = poll_once(app)
-    print(report)
+    report = PollReport()
+    try:
+        poll_once(app, report)
+    finally:  # what the other sources did, also when one failed
+        print(report)
     return 0
 
 
@@ -159,7 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Intake for 'Pulje til sociale viceværter': mail in, cases out.",
     )
     p.add_argument("--config", "-c", help="settings file (default: $PULJE_INTAKE_CONFIG)")
-    p.add_argument("--verbose", "-v", action="count", default=0, help="more log output (-vv for debug)")
+    p.add_argument("--verbose", "-v", action="count", default=0,
+                   help="debug lines too (-vv: also from the libraries)")
+    p.add_argument("--quiet", "-q", action="store_true", help="log only warnings and errors")
+    p.add_argument("--log-format", choices=logs.FORMATS, default="text",
+                   help="text (local time on a terminal, none under systemd) or json, one object per line")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("poll", help="fetch new mail once, process it, exit").set_defaults(func=cmd_poll)
@@ -183,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     dbp = sub.add_parser("db", help="database maintenance")
     dsub = dbp.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     dsub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    operating.add_commands(sub, _app, dsub)  # status, quarantine, db copy
 
     sub.add_parser("check", help="check settings, database and servers").set_defaults(func=cmd_check)
     sub.add_parser("rules", help="every check with its code, severity, field and Danish text"
@@ -196,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     dg = sub.add_parser("digest", help="the staff digest (text to stdout unless --out/--send)")
     dg.add_argument("--out", metavar="FILE", help="write the HTML to FILE and the text to FILE.txt (a preview)")
-    dg.add_argument("--send", action="store_true", help="queue it for [outbox] staff and mark it sent")
+    dg.add_argument("--send", action="store_true",
+                    help="send it to [outbox] staff now (queued, then the outbox drained)")
     dg.set_defaults(func=lambda a: staff().digest_command(_app(a), a.out, a.send))
     ex = sub.add_parser("export", help="committee spreadsheet (xlsx) or all cases (json)")
     ex.add_argument("--format", choices=("xlsx", "json"), required=True)
@@ -225,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    logs.setup(args.verbose, args.quiet, args.log_format)
+    progress.use_bars(sys.stderr.isatty() and args.log_format == "text")
     try:
         code: int = args.func(args)
         return code

@@ -17,7 +17,7 @@ from store.db import transaction
 log = logging.getLogger(__name__)
 
 def digest_command(app: App, out: str | None, send: bool) -> int:
-    """``digest``: print the text (no options), write HTML and text (--out), queue for staff (--send).
+    """``digest``: print the text (no options), write HTML and text (--out), send to staff (--send).
 
     Only ``--send`` moves the "new since the last digest" mark; ``--out`` alone is a preview.
     """
@@ -46,6 +46,10 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
                   + (f"; already queued today: {', '.join(skipped)}" if skipped else ""))
         if not out and not send:
             sys.stdout.write(d.text)
+    if send:  # queued is not sent: the staff want it now, not at the next drain
+        from intake.outbox import drain_outbox
+
+        print(drain_outbox(app))
     return 0
 
 

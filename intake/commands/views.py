@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,6 +22,18 @@ def local(ts: dt.datetime | None, pool: Pool) -> str:
     if ts is None:
         return "-"
     return ts.astimezone(pool.timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def printable(text: str | None, n: int = 200) -> str:
+    """Text from a mail made safe for a terminal, on one line of at most ``n`` characters.
+
+    Every byte of mail is hostile: control and format characters (escape
+    sequences, bidirectional overrides) become "?" so a subject cannot move the
+    cursor, recolour the screen or reverse what the operator reads.
+    """
+    cleaned = "".join("?" if unicodedata.category(ch)[0] == "C" and ch not in "\t\n\r" else ch
+                      for ch in (text or ""))
+    return one_line(cleaned, n)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.errors import IntakeError
 from intake.sources import Source
+from store import health
 from store import repository as repo
 from store.db import transaction
 
@@ -60,16 +62,22 @@ def fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
 
     for batch in source.fetch_new(folder, last_uid, known):
         uids: list[str] = []
+        stored: list[tuple[str, int, int, bool]] = []  # (uid, message, bytes, new), logged once committed
         with transaction(factory) as s:
             for fetched in batch:
                 stats.seen += 1
-                _, created = repo.store_raw(s, fetched, now())
+                row, created = repo.store_raw(s, fetched, now())
                 stats.stored += created
                 stats.duplicates += not created
                 uids.append(fetched.uid)
+                stored.append((fetched.uid, row.id, len(fetched.raw), created))
                 if _is_numeric(fetched.uid):
                     last_uid = max(last_uid, int(fetched.uid))
             repo.save_folder_state(s, source.account, folder, uidvalidity, last_uid, now())
+        for uid, pk, size, created in stored:
+            log.info("%s/%s: UID %s %s message %d (%d bytes)", source.account, folder, uid,
+                     "stored as" if created else "is already stored as", pk, size,
+                     extra={"source": source.account, "folder": folder, "mail": pk})
         _ack(source, folder, uidvalidity, uids, factory, now, stats)
     if known_uidvalidity != uidvalidity:
         # an empty (or recreated, still empty) folder: remember its UIDVALIDITY now,
@@ -89,8 +97,25 @@ def _ack(source: Source, folder: str, uidvalidity: int, uids: list[str],
 
 
 def fetch_all(source: Source, factory: sessionmaker[Session], now: Callable[[], dt.datetime]) -> FetchStats:
-    """One pass over every folder of a source."""
+    """One pass over every folder of a source; each folder's outcome is recorded for ``status``."""
     stats = FetchStats()
-    for folder in source.folders():
-        fetch_folder(source, folder, factory, now, stats)
+    folders = list(source.folders())
+    for i, folder in enumerate(folders):
+        try:
+            fetch_folder(source, folder, factory, now, stats)
+        except Exception as exc:  # this folder and the ones not reached failed
+            why = str(exc) if isinstance(exc, IntakeError) else f"{type(exc).__name__}: {exc}"
+            _record(factory, source.account, folders[i:], now(), why)
+            raise
+        _record(factory, source.account, [folder], now(), None)
     return stats
+
+
+def _record(factory: sessionmaker[Session], account: str, folders: list[str], now: dt.datetime,
+            error: str | None) -> None:
+    try:
+        with transaction(factory) as s:
+            for folder in folders:
+                health.record_fetch(s, account, folder, now, error)
+    except Exception:  # the database may be what failed; the fetch's own error matters more
+        log.debug("%s: could not record the fetch", account, exc_info=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from imapclient import IMAPClient
 
+from intake import progress
 from intake.sources.imap_connection import ImapConnection
 from store.repository import Fetched
 
@@ -79,31 +80,39 @@ class ImapSource(ImapConnection):
             if not uids:
                 return
             log.debug("%s/%s: %d new message(s) above UID %d", self.account, folder, len(uids), last_uid)
-            for start in range(0, len(uids), META_CHUNK):
-                chunk = uids[start:start + META_CHUNK]
-                meta = client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
-                group: list[int] = []
-                group_bytes = 0
-                for uid in chunk:
-                    if uid not in meta:  # expunged since the SEARCH
-                        continue
-                    size = int(meta[uid].get(b"RFC822.SIZE") or 0)
-                    if size > self.cfg.slice_bytes:
-                        if group:
-                            yield self._fetch_whole(client, folder, uidvalidity, group, meta)
-                            group, group_bytes = [], 0
-                        big = self._fetch_sliced(client, folder, uidvalidity, uid, meta[uid])
-                        if big is not None:
-                            yield [big]
-                        continue
-                    if group and (len(group) >= self.cfg.fetch_batch
-                                  or group_bytes + size > BATCH_BYTES):
+            with progress.track(f"{self.account}/{folder}: fetching", len(uids)) as bar:
+                for batch in self._batches(client, folder, uidvalidity, uids):
+                    bar.advance(len(batch))
+                    yield batch
+
+    def _batches(self, client: IMAPClient, folder: str, uidvalidity: int,
+                 uids: list[int]) -> Iterator[list[Fetched]]:
+        """Batches of the messages ``uids``: small ones together, a large one alone and sliced."""
+        for start in range(0, len(uids), META_CHUNK):
+            chunk = uids[start:start + META_CHUNK]
+            meta = client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
+            group: list[int] = []
+            group_bytes = 0
+            for uid in chunk:
+                if uid not in meta:  # expunged since the SEARCH
+                    continue
+                size = int(meta[uid].get(b"RFC822.SIZE") or 0)
+                if size > self.cfg.slice_bytes:
+                    if group:
                         yield self._fetch_whole(client, folder, uidvalidity, group, meta)
                         group, group_bytes = [], 0
-                    group.append(uid)
-                    group_bytes += size
-                if group:
+                    big = self._fetch_sliced(client, folder, uidvalidity, uid, meta[uid])
+                    if big is not None:
+                        yield [big]
+                    continue
+                if group and (len(group) >= self.cfg.fetch_batch
+                              or group_bytes + size > BATCH_BYTES):
                     yield self._fetch_whole(client, folder, uidvalidity, group, meta)
+                    group, group_bytes = [], 0
+                group.append(uid)
+                group_bytes += size
+            if group:
+                yield self._fetch_whole(client, folder, uidvalidity, group, meta)
 
     def _fetched(self, folder: str, uidvalidity: int, uid: int, meta: dict[bytes, Any],
                  raw: bytes) -> Fetched:

@@ -5,6 +5,12 @@ use and dropped when broken, so the next call connects again. ``wait`` uses IDLE
 on the first folder when the server offers it, and notices a server that died
 mid-IDLE (imapclient's ``idle_check`` returns ``[]`` for a closed socket too).
 
+The login is a password, or SASL XOAUTH2/OAUTHBEARER with an access token
+(``intake.tokens``). A session lives no longer than its token: before the token
+is due for renewal the connection logs out and in again with a new one
+(Exchange Online ends a session whose token expired), and a refused token is
+replaced by a freshly fetched one once before the login counts as refused.
+
 Every IMAP or socket error leaves this module as a :class:`ConfigError` (the
 operator must fix something: password, folder name) or a
 :class:`TemporaryFailure` (the server is unreachable or dropped us), never as a
@@ -27,6 +33,7 @@ from typing import Any
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
+from intake import tokens
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
 from intake.settings import ImapSourceSettings
 
@@ -69,6 +76,8 @@ class ImapConnection:
         # the highest UID this connection has seen per folder, so that wait() can
         # tell whether mail arrived between the last fetch and the start of IDLE
         self._high_uid: dict[str, int] = {}
+        # OAuth2: when the token this session logged in with is due for renewal (time.time())
+        self._session_until: float | None = None
 
     # -- connection ---------------------------------------------------------------
 
@@ -87,8 +96,8 @@ class ImapConnection:
         except LoginError as exc:
             self._drop()
             raise ConfigError(
-                f"source '{self.cfg.name}': {self.where} refused the login of "
-                f"{self.cfg.username!r}: {_text(exc)}"
+                f"source '{self.cfg.name}': {self.where} refused the {_method(self.cfg)}login of "
+                f"{self.cfg.username!r}: {_text(exc)}{_hint(self.cfg)}"
             ) from None
         except CapabilityError as exc:
             raise ConfigError(f"source '{self.cfg.name}': {self.where}: {_text(exc)}") from None
@@ -114,11 +123,17 @@ class ImapConnection:
             ) from None
 
     def _connect(self) -> IMAPClient:
-        """The logged-in connection, made on first use."""
+        """The logged-in connection, made on first use (and again when its token is due)."""
         if self._client is not None:
-            return self._client
+            if self._session_until is None or time.time() < self._session_until:
+                return self._client
+            log.info("%s: the session's access token is due for renewal; logging in again", self.account)
+            self.close()
         cfg = self.cfg
-        password = cfg.password()  # ConfigError if the variable/file is missing
+        # ConfigError/TemporaryFailure before any connection if the password or token cannot be had
+        password = cfg.password() if cfg.auth == "password" else None
+        provider = tokens.provider_for(cfg.oauth2, cfg.username) if cfg.oauth2 is not None else None
+        token = provider.get(self.owner) if provider is not None else None
         context = ssl.create_default_context() if cfg.security in ("tls", "starttls") else None
         with self._errors("connecting"):
             client = IMAPClient(cfg.host, port=cfg.port, ssl=cfg.security == "tls",
@@ -128,7 +143,11 @@ class ImapConnection:
                 client.normalise_times = False
                 if cfg.security == "starttls":
                     client.starttls(context)
-                client.login(cfg.username, password)
+                if provider is None or token is None:
+                    client.login(cfg.username, password)
+                    self._session_until = None
+                else:
+                    self._session_until = self._token_login(client, provider, token)
                 # a half-open connection (server gone without FIN) is noticed by the kernel
                 client.socket().setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             except BaseException:
@@ -138,6 +157,28 @@ class ImapConnection:
         self._selected = None
         log.debug("%s: logged in to %s as %s", self.account, self.where, cfg.username)
         return client
+
+    @property
+    def owner(self) -> str:
+        """``source '<name>'`` for messages."""
+        return f"source '{self.cfg.name}'"
+
+    def _token_login(self, client: IMAPClient, provider: tokens.TokenProvider, token: tokens.Token) -> float:
+        """SASL login with ``token``; once more with a new token if refused. Return when to renew."""
+        try:
+            self._sasl(client, token)
+        except LoginError as exc:
+            log.info("%s: %s refused the access token (%s); trying a new one",
+                     self.account, self.where, _text(exc))
+            token = provider.get(self.owner, fresh=True)
+            self._sasl(client, token)
+        return provider.renew_at(token)
+
+    def _sasl(self, client: IMAPClient, token: tokens.Token) -> None:
+        if self.cfg.auth == "oauthbearer":
+            client.oauthbearer_login(self.cfg.username, token.value)
+        else:
+            client.oauth2_login(self.cfg.username, token.value)
 
     def _drop(self) -> None:
         """Forget a broken connection; the next call connects again."""
@@ -192,6 +233,8 @@ class ImapConnection:
         folder = self.cfg.folders[0]
         with self._errors(f"waiting (IDLE) on {folder!r}"):
             client = self._connect()
+            if self._session_until is not None:  # back in time to log in with a new token
+                timeout = min(timeout, max(self._session_until - time.time(), 0.0))
             if not client.has_capability("IDLE"):
                 stop.wait(timeout)
                 return
@@ -266,6 +309,15 @@ class ImapConnection:
         finally:
             self.close()
 
+    def check_token(self) -> str | None:
+        """For ``check``: fetch the access token (None for a password login); a one-line summary."""
+        if self.cfg.oauth2 is None:
+            return None
+        provider = tokens.provider_for(self.cfg.oauth2, self.cfg.username)
+        token = provider.get(self.owner)
+        left = int(token.expires_at - time.time()) // 60
+        return f"{self.cfg.auth.upper()} token for {self.cfg.username} from {provider.describe()}, valid for {left} min"
+
     def close(self) -> None:
         """Log out; errors are ignored (the connection may already be gone)."""
         client, self._client, self._selected = self._client, None, None
@@ -284,6 +336,19 @@ def _announces_mail(response: tuple[Any, ...]) -> bool:
 
 def _is_bye(response: tuple[Any, ...]) -> bool:
     return bool(response) and response[0] == b"BYE"
+
+
+def _method(cfg: ImapSourceSettings) -> str:
+    """``"XOAUTH2 "`` for a token login, nothing for a password (the message reads as before)."""
+    return "" if cfg.auth == "password" else f"{cfg.auth.upper()} "
+
+
+def _hint(cfg: ImapSourceSettings) -> str:
+    """What to look at when Exchange Online refuses an app's token."""
+    if cfg.oauth2 is None or cfg.oauth2.provider != "entra":
+        return ""
+    return (" (the token was not accepted: check the app's IMAP.AccessAsApp permission and admin consent, "
+            "and that its service principal has access to this mailbox)")
 
 
 def _text(exc: BaseException) -> str:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from intake import progress
 from store.repository import Fetched
 
 UIDVALIDITY = 1
@@ -56,22 +57,24 @@ class MaildirSource:
                   known: Callable[[], set[str]]) -> Iterator[list[Fetched]]:
         """Yield batches of files whose names are not yet stored."""
         seen = known()
+        new = [(uid, path) for uid, path in self._files(folder) if uid not in seen]
         batch: list[Fetched] = []
-        for uid, path in self._files(folder):
-            if uid in seen:
-                continue
-            try:
-                stat = path.stat()
-                raw = path.read_bytes()
-            except FileNotFoundError:  # moved between listing and reading; next pass finds it
-                continue
-            internaldate = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
-            batch.append(Fetched(self.account, folder, UIDVALIDITY, uid, internaldate, raw))
-            if len(batch) >= BATCH:
+        with progress.track(f"{self.account}/{folder}: reading", len(new)) as bar:
+            for uid, path in new:
+                try:
+                    stat = path.stat()
+                    raw = path.read_bytes()
+                except FileNotFoundError:  # moved between listing and reading; next pass finds it
+                    continue
+                internaldate = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC)
+                batch.append(Fetched(self.account, folder, UIDVALIDITY, uid, internaldate, raw))
+                if len(batch) >= BATCH:
+                    bar.advance(len(batch))
+                    yield batch
+                    batch = []
+            if batch:
+                bar.advance(len(batch))
                 yield batch
-                batch = []
-        if batch:
-            yield batch
 
     def ack(self, folder: str, uids: list[str]) -> None:
         """Nothing to do: the folder is left as it is."""
