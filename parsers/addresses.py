@@ -126,6 +126,12 @@ def _mailbox(part: str, decode: Callable[[str], str]) -> Mailbox | None:
     return Mailbox(address.lower(), clean_name(decode(name)) if name else None)
 
 
+def plain_address(text: str | None) -> str | None:
+    """``text`` (trimmed) when it is a plain ``local@domain`` address, else None."""
+    text = (text or "").strip()
+    return text if _ADDRESS.fullmatch(text) else None
+
+
 def clean_name(text: str) -> str | None:
     """A display name on one line: control characters out, spaces collapsed, at most MAX_NAME."""
     text = "".join(ch if ch.isprintable() else " " for ch in text)
