@@ -108,6 +108,11 @@ class OutboxSettings:
     max_receipt_age_hours: float
     max_attempts: int
     staff: tuple[str, ...]
+    max_per_domain_per_hour: int = 20
+    max_per_hour: int = 200  # all automatic mail to applicants together
+    # the authserv-id of the inbox's own mail server: only its Authentication-Results are
+    # believed, and automatic mail goes only to senders it verified (None: rate limits alone)
+    trusted_authserv_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -269,7 +274,8 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     )
     o = root.table("outbox")
     o.check_unknown({"mode", "dir", "smtp", "from_address", "from_name", "reply_to",
-                     "max_per_recipient_per_hour", "max_receipt_age_hours", "max_attempts", "staff"})
+                     "max_per_recipient_per_hour", "max_receipt_age_hours", "max_attempts", "staff",
+                     "max_per_domain_per_hour", "max_per_hour", "trusted_authserv_id"})
     mode = o.get("mode", str, "files", choices=("files", "smtp"))
     smtp = None
     if mode == "smtp":
@@ -297,6 +303,9 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
         max_receipt_age_hours=o.get("max_receipt_age_hours", float, 72.0),
         max_attempts=o.get("max_attempts", int, 8),
         staff=tuple(o.get("staff", list, [])),
+        max_per_domain_per_hour=_positive(o, "max_per_domain_per_hour", 20),
+        max_per_hour=_positive(o, "max_per_hour", 200),
+        trusted_authserv_id=o.get("trusted_authserv_id", str, None) or None,
     )
     schedule = _schedule(root.table("schedule"))
     return Settings(
