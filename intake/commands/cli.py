@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
 from intake.settings import load_settings
+from store.files import UMASK
 
 if TYPE_CHECKING:  # the wiring is imported by the commands that need it
     from intake.app import App
@@ -224,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    # files with applicants' data are never world-readable (explicit modes besides: store/files.py)
+    os.umask(UMASK)
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
