@@ -28,7 +28,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from notifications import outbox, policy
-from notifications.render import PoolFacts, Sender, build_message, header_text, labels, render_pair
+from notifications.render import (
+    PoolFacts,
+    Sender,
+    build_message,
+    display_name,
+    header_text,
+    labels,
+    render_pair,
+)
 from parsers.danish import date_da, datetime_da, kroner, number_da
 from store import casedata as cd
 from store.models import Case, OutboxMessage, Submission
@@ -148,7 +156,7 @@ def receipt_context(case: Case, submission: Submission | None, incoming: Incomin
         "kind": case.kind,
         "kind_label": words["kinds"].get(case.kind, case.kind),
         "status": case.status,
-        "name": header_text(incoming.from_name or case.sender_name, NAME_CHARS),
+        "name": display_name(incoming.from_name or case.sender_name, NAME_CHARS),
         "subject": header_text(incoming.subject, 2 * SUBJECT_EXCERPT),
         "received": datetime_da(incoming.arrived_at, pool.timezone),
         "attachments": files[:MAX_FILES],

@@ -61,6 +61,13 @@ def header_text(value: str | None, limit: int | None = None) -> str:
     return text
 
 
+def display_name(name: str | None, limit: int = 80) -> str:
+    """A sender's display name fit to greet them with, or "" when it holds what looks like an
+    address (``victim@example.com <victim@example.com>`` is no name, and no address of ours)."""
+    text = header_text(name, limit)
+    return "" if any(ch in text for ch in "@<>") else text
+
+
 def _address(addr: str, what: str) -> str:
     found = plain_address(addr)
     if found is None:
@@ -204,7 +211,7 @@ def build_message(
     subject = header_text(subject, 200)
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = Address(header_text(sender.from_name, 100), addr_spec=_address(sender.from_address, "From"))
-    msg["To"] = Address(header_text(to_name, 80), addr_spec=_address(to_addr, "To"))
+    msg["To"] = Address(display_name(to_name), addr_spec=_address(to_addr, "To"))
     msg["Reply-To"] = Address(header_text(sender.from_name, 100), addr_spec=_address(sender.reply_to, "Reply-To"))
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now)

@@ -48,7 +48,9 @@ def open_checked(data: bytes, sizes: SizeLimits = DEFAULT) -> zipfile.ZipFile:
     if declared is not None:
         entries, size = declared
         if entries > sizes.max_zip_members or size > sizes.max_zip_members * _MAX_ENTRY:
-            raise TooLarge("members", max(entries, size // _MIN_ENTRY), sizes.max_zip_members)
+            # the declared count; where it understates the directory's size, what that size holds at most
+            count = entries if entries > sizes.max_zip_members else size // _MIN_ENTRY
+            raise TooLarge("members", count, sizes.max_zip_members)
     return zipfile.ZipFile(io.BytesIO(data))
 
 

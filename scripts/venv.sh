@@ -28,7 +28,7 @@ pick_python() {  # prints the first candidate that passes; explains each one tha
   return 1
 }
 
-make_venv() {  # make_venv PIP-ARGS...: a .venv with a safe Python, then pip install PIP-ARGS
+make_venv() {  # make_venv [PIP-ARGS...]: a .venv with a safe Python, then pip install PIP-ARGS
   local py
   if [ -x .venv/bin/python ] && python_ok .venv/bin/python; then
     :
@@ -52,5 +52,7 @@ make_venv() {  # make_venv PIP-ARGS...: a .venv with a safe Python, then pip ins
     [ -e .venv ] && echo ".venv was made by a Python without the email fix (or is broken): making it again from $py"
     "$py" -m venv --clear .venv
   fi
-  .venv/bin/pip install --quiet --disable-pip-version-check "$@"
+  if [ $# -gt 0 ]; then
+    .venv/bin/pip install --quiet --disable-pip-version-check "$@"
+  fi
 }
