@@ -10,8 +10,7 @@ import email.policy
 import hostile
 import pytest
 
-from notifications.render import Sender, UnsafeHeader, build_message, header_text
-from parsers.limits import SizeLimits
+from notifications.render import Sender, build_message
 from parsers.mime import parse_mail
 
 US = Sender("pulje@bl.dk", "Pulje til sociale viceværter", "pulje@bl.dk")
@@ -62,6 +61,8 @@ def test_within_the_limits_nothing_changes():
     fine = parse_mail(hostile.many_attachments(200))
     assert fine.findings == [] and len(fine.attachments) == 200
     assert parse_mail(hostile.nested_mime(15)).findings == []
+    from parsers.limits import SizeLimits
+
     tight = SizeLimits(max_mime_parts=100, max_mime_depth=5)
     assert [f["code"] for f in parse_mail(hostile.many_attachments(200), tight).findings] == ["mail_too_many_parts"]
     assert [f["code"] for f in parse_mail(hostile.nested_mime(15), tight).findings] == ["mail_too_deep"]
@@ -95,6 +96,8 @@ def test_every_header_we_write_is_free_of_the_senders_control_characters():
 
 
 def test_an_address_that_is_no_plain_address_gets_no_mail():
+    from notifications.render import UnsafeHeader
+
     for bad in ("mette@kommune.dk\r\nBcc: victim@example.com", "a@b", "<a@b.dk>", ""):
         with pytest.raises(UnsafeHeader):
             build_message(sender=US, to_addr=bad, to_name=None, subject="s", text="x", html="x", now=NOW,
@@ -102,6 +105,8 @@ def test_an_address_that_is_no_plain_address_gets_no_mail():
 
 
 def test_header_text_cuts_and_cleans():
+    from notifications.render import header_text
+
     assert header_text("a\tb\r\nc\x1bd\u00ade", 80) == "a b c de"
     assert header_text("x" * 100, 10) == "x" * 9 + "…"
     assert header_text("=?utf-8?b?QmNjOiB4?=") == "= ?utf-8?b?QmNjOiB4?="

@@ -20,7 +20,6 @@ from conftest import write_settings
 from notify_helpers import deliver, ingest
 from test_cli import run
 
-from intake.committee.export import as_text
 from intake.documents.filling import fill_budget_xlsx, fill_form_pdf
 from intake.documents.samples import ONE_CARETAKER_BUDGET, SampleMail, application_values, make_mail
 from notifications.receipts import Incoming, receipt_context
@@ -33,6 +32,8 @@ FORMULAS = ['=HYPERLINK("http://evil.example/","klik")', "=cmd|'/c calc'!A1", "+
 
 
 def test_as_text_neutralises_a_formula_start():
+    from intake.committee.export import as_text
+
     assert [as_text(v) for v in FORMULAS] == [
         '\'=HYPERLINK("http://evil.example/","klik")', "'=cmd|'/c calc'!A1", "'+SUM(1,2)", "'-2+3",
         "'@SUM(A1:A2)", "'=1+1", "'=1+1"]

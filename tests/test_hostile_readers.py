@@ -15,7 +15,6 @@ from parsers import filetype
 from parsers.budget import read_budget
 from parsers.fieldmap import load_fieldmap
 from parsers.form import read_application_form
-from parsers.limits import SizeLimits
 from parsers.report import read_report
 
 FM = load_fieldmap()
@@ -53,6 +52,8 @@ def test_a_zip_of_too_many_members_is_refused_from_its_end_record():
 
 
 def test_limits_come_from_the_caller():
+    from parsers.limits import SizeLimits
+
     small = SizeLimits(max_unzipped_bytes=1000)
     assert codes(read_budget(budget_xlsx(), "xlsx", FM, max_cells=200_000, sizes=small)) == ["budget_unpacks_too_large"]
     assert codes(read_budget(budget_xlsx(), "xlsx", FM, max_cells=200_000)) == []
