@@ -194,7 +194,7 @@ def _too_large(raw: bytes, shape: mimeshape.Shape, sizes: SizeLimits) -> tuple[M
     msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(head + b"\r\n", headersonly=True)
     if shape.breach == "header":
         found = finding(ProblemCode.MAIL_HEADER_TOO_LARGE, size=danish.size_da(shape.header_bytes),
-                        limit=danish.size_da(sizes.max_header_bytes))
+                        limit=danish.size_da(shape.header_limit or sizes.max_header_bytes))
     elif shape.breach == "depth":
         found = finding(ProblemCode.MAIL_TOO_DEEP, max_depth=sizes.max_mime_depth)
     else:

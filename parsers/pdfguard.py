@@ -63,11 +63,12 @@ def inflated_size(data: bytes | memoryview, limit: int, *, materialise: bool = F
     view = memoryview(data)
     inflater = zlib.decompressobj()
     total, pos, pending, kept = 0, 0, b"", []
+    step = 4096  # small first: most streams are short, and a file may hold 100,000 of them
     while not inflater.eof:
         if not pending:
             if pos >= len(view):
                 break
-            pending, pos = view[pos:pos + _IN].tobytes(), pos + _IN
+            pending, pos, step = view[pos:pos + step].tobytes(), pos + step, min(2 * step, _IN)
         try:
             out = inflater.decompress(pending, _OUT)
         except zlib.error:

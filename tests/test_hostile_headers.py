@@ -57,6 +57,15 @@ def test_mime_shape_is_measured_before_the_parser_builds_it():
     assert len(subject.subject) == 1000 and subject.subject.startswith("Ansøgning – Pulje til sociale viceværter")
 
 
+def test_a_parameter_header_the_stdlib_reads_in_quadratic_time_is_refused_first():
+    # 200,000 ";" inside a quoted filename take the standard library minutes to split
+    raw = (b'From: a@b.dk\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+           b'Content-Disposition: attachment; filename="' + b";" * 200_000 + b'"\r\n\r\nx\r\n--b--\r\n')
+    mail = parse_mail(raw)
+    assert [(f["code"], f["params"]["limit"]) for f in mail.findings] == [("mail_header_too_large", "8 kB")]
+    assert mail.attachments == [] and mail.from_addr == "a@b.dk"
+
+
 def test_within_the_limits_nothing_changes():
     fine = parse_mail(hostile.many_attachments(200))
     assert fine.findings == [] and len(fine.attachments) == 200
