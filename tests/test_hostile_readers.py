@@ -29,8 +29,13 @@ def codes(reading) -> list[str]:
     (lambda: hostile.xlsx_shared_string_bomb(1 << 30), "budget_unpacks_too_large", {"limit": "32 MB"}),
     (lambda: hostile.xlsx_no_dimension(500_000), "budget_too_many_cells", {"max_cells": 200_000}),
 ])
-def test_the_three_xlsx_bombs_are_refused_before_openpyxl_reads_them(make, code, params):
+def test_the_three_xlsx_bombs_are_refused_before_openpyxl_reads_them(make, code, params, monkeypatch):
+    import openpyxl
+
+    opened = []
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: opened.append(a) or pytest.fail("opened"))
     reading = read_budget(make(), "xlsx", FM, max_cells=200_000)
+    assert opened == []  # refused from the zip directory and a streamed count, not by openpyxl
     assert codes(reading) == [code]
     assert params.items() <= reading.problems[0]["params"].items()
     assert reading.lines == [] and reading.total is None
@@ -84,8 +89,13 @@ def test_two_cells_far_apart_are_two_cells_not_a_rectangle():
     assert codes(reading) == [] and reading.total == "1012497.75"
 
 
-def test_the_pdf_inflate_bomb_is_refused_before_pdfplumber_reads_a_page():
+def test_the_pdf_inflate_bomb_is_refused_before_pdfplumber_reads_a_page(monkeypatch):
+    import pdfplumber
+
+    opened = []
+    monkeypatch.setattr(pdfplumber, "open", lambda *a, **k: opened.append(a) or pytest.fail("opened"))
     reading = read_application_form(hostile.pdf_inflate_bomb(1 << 30), FM, max_pages=50)
+    assert opened == []
     assert codes(reading) == ["form_unpacks_too_large"]
     assert reading.problems[0]["params"]["limit"] == "64 MB"  # and "size": what inflated before we stopped
     assert reading.values == {}
