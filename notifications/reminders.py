@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, aliased
 
 from notifications import outbox, policy
 from notifications.receipts import ReceiptSetup, pool_dates, problem_lines
-from notifications.render import Rendered, build_message, environment
+from notifications.render import Rendered, build_message, display_name, environment, header_text
 from parsers.danish import date_da, kroner
 from store import casedata as cd
 from store.models import Case, JobState
@@ -103,8 +103,8 @@ def reminder_context(case: Case, rule: Rule, setup: ReceiptSetup) -> dict[str, A
     problems = problem_lines(cd.current_submission(case))
     return {
         "case_id": case.case_id,
-        "name": case.sender_name or "",
-        "subject": case.subject or "",
+        "name": display_name(case.sender_name, 60),  # the sender's words, cut and cleaned
+        "subject": header_text(case.subject, 120),
         "org_name": case.org_name or "",
         "deadline": date_da(setup.pool.dates[rule.deadline]),
         "received": date_da(case.received_at.astimezone(setup.pool.timezone).date()),
