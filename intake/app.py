@@ -66,10 +66,14 @@ def build_app(settings: Settings, now: Callable[[], dt.datetime] = utc_now,
     base = settings.path.resolve().parent if settings.path else None
     pool = load_pool(settings.pool, base)
     validate(settings, pool)
-    if settings.database_url.startswith("sqlite:///"):
+    if settings.database_url.startswith("sqlite:///") and settings.database_url != "sqlite:///:memory:":
         from pathlib import Path
 
-        Path(settings.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        from store.files import make_private
+
+        path = Path(settings.database_url[len("sqlite:///"):].split("?", 1)[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path)  # applicants' data: 0640 before SQLite (and its -wal, -shm) opens it
     engine = db.make_engine(database_url(settings))
     try:
         if settings.auto_upgrade if upgrade is None else upgrade:

@@ -27,6 +27,7 @@ from parsers import danish, filetype
 from parsers.codes import Finding, Problem, ProblemCode
 from parsers.fieldmap import FieldMap, load_fieldmap
 from parsers.form import FormReading
+from parsers.limits import SizeLimits
 from parsers.mime import ParsedMail
 from parsers.readers import READERS, Readers
 from store.words import AttachmentRole, CaseStatus, MailKind
@@ -149,18 +150,18 @@ def texts_for(fieldmap: FieldMap, pool: Pool) -> Texts:
 
 
 def _read_form(infos: list[AttachmentInfo], data: dict[int, bytes], fieldmap: FieldMap,
-               max_pages: int, readers: Readers) -> FormReading | None:
+               max_pages: int, sizes: SizeLimits, readers: Readers) -> FormReading | None:
     """Read the form; among several PDFs, the one that turns out to be our form is the form."""
     form = next((i for i in infos if i.role == AttachmentRole.FORM), None)
     if form is None or form.detected_type != filetype.PDF:
         return None
-    reading = readers.form(data[id(form)], fieldmap, max_pages=max_pages)
+    reading = readers.form(data[id(form)], fieldmap, max_pages=max_pages, sizes=sizes)
     if reading.recognised:
         return reading
     for other in infos:
         if other.role != AttachmentRole.OTHER or other.detected_type != filetype.PDF:
             continue
-        candidate = readers.form(data[id(other)], fieldmap, max_pages=max_pages)
+        candidate = readers.form(data[id(other)], fieldmap, max_pages=max_pages, sizes=sizes)
         if candidate.recognised:
             form.role, other.role = AttachmentRole.OTHER, AttachmentRole.FORM
             return candidate
@@ -175,21 +176,21 @@ def extract_application(mail: ParsedMail, context: ExtractionContext, received_a
     infos = describe_attachments(mail)
     assign_roles(infos, limits.max_attachment_bytes, fieldmap)
     data = {id(info): att.data for info, att in zip(infos, mail.attachments, strict=True)}
-    reading = _read_form(infos, data, fieldmap, limits.max_pdf_pages, readers)
+    reading = _read_form(infos, data, fieldmap, limits.max_pdf_pages, limits.sizes, readers)
     fields = reading.values if reading is not None else {}
     budget: dict[str, Any] = {}
     budget_findings: list[Finding] = []
     for info in infos:
         if info.role == AttachmentRole.BUDGET and info.detected_type in filetype.BUDGET_TYPES:
             read = readers.budget(data[id(info)], info.detected_type, fieldmap,
-                                  max_cells=limits.max_sheet_cells)
+                                  max_cells=limits.max_sheet_cells, sizes=limits.sizes)
             budget = read.as_dict()
             budget_findings += read.problems
     subject = Application(
         received_at=received_at, pool=context.pool, attachments=infos,
         max_attachment_bytes=limits.max_attachment_bytes, fields=fields, budget=budget,
         required=fieldmap.required, form_findings=reading.problems if reading is not None else [],
-        budget_findings=budget_findings)
+        budget_findings=budget_findings, mail_findings=mail.findings)
     problems = registry.check_application(subject, texts_for(fieldmap, context.pool))
     late = any(p["code"] == ProblemCode.LATE for p in problems)
     return Extraction(attachments=infos, fields=fields, budget=budget, problems=problems,
@@ -206,13 +207,14 @@ def extract_report(mail: ParsedMail, context: ExtractionContext, received_at: dt
     readable = [(info, att) for info, att in zip(infos, mail.attachments, strict=True)
                 if info.role != AttachmentRole.TOO_LARGE]
     reading = readers.report([(att.filename, att.data, info.detected_type) for info, att in readable],
-                             context.pool.report, max_pages=limits.max_pdf_pages)
+                             context.pool.report, max_pages=limits.max_pdf_pages, sizes=limits.sizes)
     for (info, _), rf in zip(readable, reading.files, strict=True):
         info.role = AttachmentRole.REPORT_PART if rf.parts else AttachmentRole.OTHER
         info.parts = list(rf.parts)
     subject = Report(received_at=received_at, pool=context.pool, attachments=infos,
                      max_attachment_bytes=limits.max_attachment_bytes, files=reading.files,
-                     earlier_parts=frozenset(earlier_parts), findings=reading.problems)
+                     earlier_parts=frozenset(earlier_parts), findings=reading.problems,
+                     mail_findings=mail.findings)
     problems = registry.check_report(subject, texts_for(load_fieldmap(), context.pool))
     late = any(p["code"] == ProblemCode.REPORT_LATE for p in problems)
     return Extraction(attachments=infos, problems=problems,

@@ -20,7 +20,7 @@ from intake.errors import ConfigError, TemporaryFailure
 from intake.pool import Pool
 from intake.secrets import OAuth2Settings
 from intake.settings import Settings
-from notifications import reminders
+from notifications import reminders, senderauth
 from notifications.drain import DrainReport, DrainSettings, drain
 from notifications.outbox import Limits
 from notifications.receipts import Incoming, ReceiptSetup, queue_receipt
@@ -71,16 +71,33 @@ def receipt_setup(settings: Settings, pool: Pool) -> ReceiptSetup:
         sender=us,
         pool=pool_facts(pool),
         limits=Limits(max_per_recipient_per_hour=o.max_per_recipient_per_hour,
-                      max_receipt_age_hours=o.max_receipt_age_hours),
+                      max_receipt_age_hours=o.max_receipt_age_hours,
+                      max_per_domain_per_hour=o.max_per_domain_per_hour, max_per_hour=o.max_per_hour),
         own_addresses=frozenset(a.lower() for a in (us.from_address, us.reply_to, pool.inbox) if a),
     )
 
 
+def check_sender(change: CaseChange, trusted_authserv_id: str | None) -> senderauth.SenderCheck:
+    """What the inbox's mail server said about the change's sender; recorded on the case when
+    the mail is from the case's own sender (the address reminders go to)."""
+    mail, case = change.mail, change.case
+    found = senderauth.check(mail.headers, mail.from_addr, trusted_authserv_id)
+    if change.kind == CaseEventKind.CREATED or (mail.from_addr and mail.from_addr == case.sender):
+        if case.sender_auth != found.auth:
+            case.sender_auth = found.auth
+            if found.blocks_mail:
+                log.warning("case %s: sender %s not verified: %s", case.case_id, mail.from_addr, found.reason)
+    return found
+
+
 def make_receipt_hook(context: Context) -> Callable[[Session, CaseChange], None]:
-    """The case-change hook that writes a receipt row in the same transaction as the case."""
+    """The case-change hook that records the sender's verification and writes a receipt row,
+    in the same transaction as the case."""
     setup = receipt_setup(context.settings, context.pool)
+    trusted = context.settings.outbox.trusted_authserv_id
 
     def receipt_hook(session: Session, change: CaseChange) -> None:
+        found = check_sender(change, trusted)
         if change.kind not in RECEIPT_CHANGES:
             return
         mail, msg = change.mail, change.message
@@ -88,6 +105,8 @@ def make_receipt_hook(context: Context) -> Callable[[Session, CaseChange], None]
             message_pk=msg.id, message_id=mail.message_id, references=list(mail.references),
             headers=mail.headers, content_type=mail.content_type, arrived_at=msg.internaldate,
             subject=mail.subject, from_addr=mail.from_addr, from_name=mail.from_name,
+            sender_problem=mail.sender_problem,
+            unverified=f"the sender is not verified: {found.reason}" if found.blocks_mail else None,
         )
         try:
             with session.begin_nested():

@@ -18,6 +18,7 @@ from intake.errors import ConfigError
 from intake.secrets import OAuth2Settings, SecretRef, parse_login
 from intake.tables import Table as _Table
 from intake.websettings import WebSettings, parse_web
+from parsers.limits import SizeLimits
 
 ENV_CONFIG = "PULJE_INTAKE_CONFIG"
 
@@ -96,6 +97,11 @@ class OutboxSettings:
     max_receipt_age_hours: float
     max_attempts: int
     staff: tuple[str, ...]
+    max_per_domain_per_hour: int = 20
+    max_per_hour: int = 200  # all automatic mail to applicants together
+    # the authserv-id of the inbox's own mail server: only its Authentication-Results are
+    # believed, and automatic mail goes only to senders it verified (None: rate limits alone)
+    trusted_authserv_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class ProcessingSettings:
     max_attachment_bytes: int
     max_pdf_pages: int
     max_sheet_cells: int
+    # what the readers check before a library builds a file or a mail (parsers/limits.py)
+    sizes: SizeLimits = field(default_factory=SizeLimits)
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,14 @@ def _source(t: _Table, base: Path, index: int) -> MaildirSourceSettings | ImapSo
     )
 
 
+def _positive(t: _Table, key: str, default: int) -> int:
+    """An integer setting above 0 (a limit of 0 would refuse every mail)."""
+    value: int = t.get(key, int, default)
+    if value < 1:
+        raise t._err(key, f"must be at least 1, got {value}")
+    return value
+
+
 def _schedule(t: _Table) -> ScheduleSettings:
     defaults = ScheduleSettings()
     names = [f.name for f in fields(ScheduleSettings)]
@@ -248,18 +264,21 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     if len(set(names)) != len(names):
         raise ConfigError(f"{file}: sources: every source needs its own name, got {names}")
     p = root.table("processing")
+    size_keys = [f.name for f in fields(SizeLimits)]
     p.check_unknown({"max_attempts", "max_message_bytes", "max_attachment_bytes", "max_pdf_pages",
-                     "max_sheet_cells"})
+                     "max_sheet_cells", *size_keys})
     processing = ProcessingSettings(
         max_attempts=p.get("max_attempts", int, 3),
         max_message_bytes=p.get("max_message_bytes", int, 50 * 1024 * 1024),
         max_attachment_bytes=p.get("max_attachment_bytes", int, 25 * 1024 * 1024),
         max_pdf_pages=p.get("max_pdf_pages", int, 50),
         max_sheet_cells=p.get("max_sheet_cells", int, 200_000),
+        sizes=SizeLimits(**{k: _positive(p, k, getattr(SizeLimits(), k)) for k in size_keys}),
     )
     o = root.table("outbox")
     o.check_unknown({"mode", "dir", "smtp", "from_address", "from_name", "reply_to",
-                     "max_per_recipient_per_hour", "max_receipt_age_hours", "max_attempts", "staff"})
+                     "max_per_recipient_per_hour", "max_receipt_age_hours", "max_attempts", "staff",
+                     "max_per_domain_per_hour", "max_per_hour", "trusted_authserv_id"})
     mode = o.get("mode", str, "files", choices=("files", "smtp"))
     smtp = None
     if mode == "smtp":
@@ -292,6 +311,9 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
         max_receipt_age_hours=o.get("max_receipt_age_hours", float, 72.0),
         max_attempts=o.get("max_attempts", int, 8),
         staff=tuple(o.get("staff", list, [])),
+        max_per_domain_per_hour=_positive(o, "max_per_domain_per_hour", 20),
+        max_per_hour=_positive(o, "max_per_hour", 200),
+        trusted_authserv_id=o.get("trusted_authserv_id", str, None) or None,
     )
     schedule = _schedule(root.table("schedule"))
     st = root.table("status")

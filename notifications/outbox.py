@@ -6,8 +6,10 @@ and retry never makes a second one. The whole message, Message-ID included,
 is rendered when the row is made and stored in ``raw``, so what the drainer
 sends (and sends again after a crash) is byte for byte the same mail.
 
-Rows over the per-recipient rate limit are still written, in state
-``suppressed`` with the reason in ``last_error``, so staff can see them.
+Rows over a rate limit (per recipient, per recipient domain, or all mail to
+applicants together, each per hour) are still written, in state ``suppressed``
+with the reason in ``last_error``, so staff can see them. Forged senders at one
+domain, or at many, cannot turn the outbox into a spam cannon.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session
 from notifications import policy
 from notifications.render import Rendered
 from store.models import OutboxMessage
-from store.words import OutboxState
+from store.words import OutboxPurpose, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,51 @@ class Limits:
 
     max_per_recipient_per_hour: int = 5
     max_receipt_age_hours: float = 72.0
+    max_per_domain_per_hour: int = 20
+    max_per_hour: int = 200  # every mail to applicants together (not the staff digest)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Mails made in the last hour that count against the limits (suppressed ones do not)."""
+
+    recipient: int
+    domain: int
+    total: int
+
+
+def _last_hour(now: dt.datetime) -> Any:
+    return (OutboxMessage.created_at > now - dt.timedelta(hours=1),
+            OutboxMessage.state != OutboxState.SUPPRESSED)
+
+
+def sent_counts(session: Session, recipient: str, now: dt.datetime) -> Sent:
+    """How many mails ``recipient``, its domain and all applicants got from us in the hour before ``now``."""
+    recipient = recipient.strip().lower()
+    domain = recipient.rsplit("@", 1)[-1]
+    to_applicants = OutboxMessage.purpose != OutboxPurpose.DIGEST
+
+    def count(*where: Any) -> int:
+        return session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(*_last_hour(now), *where)) or 0
+
+    return Sent(recipient=sent_last_hour(session, recipient, now),
+                domain=count(to_applicants, OutboxMessage.recipient.endswith("@" + domain, autoescape=True)),
+                total=count(to_applicants))
+
+
+def rate_reason(sent: Sent, limits: Limits, recipient: str) -> str | None:
+    """Why one more mail to ``recipient`` would pass a limit, or None."""
+    decision = policy.rate_decision(sent.recipient, limits.max_per_recipient_per_hour, recipient)
+    if not decision.send:
+        return decision.reason
+    domain = recipient.rsplit("@", 1)[-1]
+    if sent.domain >= limits.max_per_domain_per_hour:
+        return (f"rate limit: {domain} already has {sent.domain} mail(s) from us in the last hour "
+                f"(limit {limits.max_per_domain_per_hour} per domain)")
+    if sent.total >= limits.max_per_hour:
+        return f"rate limit: {sent.total} mails to applicants in the last hour (limit {limits.max_per_hour})"
+    return None
 
 
 def find(session: Session, dedupe_key: str) -> OutboxMessage | None:
@@ -67,8 +115,8 @@ def enqueue(
 ) -> tuple[OutboxMessage, bool]:
     """Write the row for one mail in the caller's transaction; return (row, True if new).
 
-    The per-recipient rate limit is applied here: over it, the row is made
-    ``suppressed``. ``limits=None`` means no rate limit, for mail that is
+    The rate limits (recipient, domain, all) are applied here: over one, the row is
+    made ``suppressed``. ``limits=None`` means no rate limit, for mail that is
     bounded by its dedupe key and goes to our own people (the staff digest:
     one per address and day). The recipient is stored lower-cased, as the
     rate limit counts it.
@@ -80,8 +128,8 @@ def enqueue(
     if limits is None:
         decision = policy.Decision(policy.SEND)
     else:
-        decision = policy.rate_decision(sent_last_hour(session, recipient, now),
-                                        limits.max_per_recipient_per_hour, recipient)
+        why = rate_reason(sent_counts(session, recipient, now), limits, recipient)
+        decision = policy.Decision(policy.SUPPRESS, why) if why else policy.Decision(policy.SEND)
     row = OutboxMessage(
         dedupe_key=dedupe_key, purpose=purpose, case_pk=case_pk, message_pk=message_pk,
         recipient=recipient, message_id=rendered.message_id, subject=rendered.subject,

@@ -10,7 +10,9 @@ Three outcomes:
 * ``SUPPRESS`` — make the row, but in state ``suppressed`` with the reason, so
   staff see that a mail was held back (the rate limit);
 * ``SKIP`` — make no row at all (automatic mail, a no-reply address, our own
-  address, mail too old to answer); the caller records the reason on the case.
+  address, a From without exactly one address, a sender the inbox's mail
+  server did not verify, mail too old to answer); the caller records the
+  reason on the case.
 """
 
 from __future__ import annotations
@@ -117,12 +119,17 @@ def receipt_decision(
     max_age_hours: float,
     sent_last_hour: int,
     max_per_hour: int,
+    sender_problem: str | None = None,
+    unverified: str | None = None,
 ) -> Decision:
     """Whether the mail that arrived at ``arrived_at`` gets a receipt, and why not.
 
-    Order matters only for the reason shown: the most fundamental one wins.
+    ``sender_problem``: why the From header gives no single address (the MIME reader's);
+    ``unverified``: why the inbox's mail server did not verify the sender. Order matters
+    only for the reason shown: the most fundamental one wins.
     """
-    why = automated_reason(headers, content_type) or recipient_reason(recipient, own_addresses)
+    why = (automated_reason(headers, content_type) or sender_problem
+           or recipient_reason(recipient, own_addresses) or unverified)
     if why:
         return Decision(SKIP, why)
     assert recipient is not None  # recipient_reason gives a reason for a missing address

@@ -7,8 +7,14 @@ automatically is how two robots end up mailing each other forever, and the
 sender's mail client already shows that their reply went out.
 
 When no receipt is made (automatic mail, no-reply sender, our own address,
-mail older than ``max_receipt_age_hours``) the reason is written on
+a From without exactly one address, a sender the inbox's mail server did not
+verify, mail older than ``max_receipt_age_hours``) the reason is written on
 ``Case.receipts_suppressed`` and logged.
+
+What the sender wrote is repeated sparingly, so a receipt cannot carry
+someone else's message: the subject line is ours with the case tag and a short
+cleaned excerpt of theirs; the body names at most :data:`MAX_FILES` files
+("og 9.995 andre filer") and quotes the name and subject cut short.
 """
 
 from __future__ import annotations
@@ -22,7 +28,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from notifications import outbox, policy
-from notifications.render import PoolFacts, Sender, build_message, labels, render_pair
+from notifications.render import (
+    PoolFacts,
+    Sender,
+    build_message,
+    display_name,
+    header_text,
+    labels,
+    render_pair,
+)
 from parsers.danish import date_da, datetime_da, kroner, number_da
 from store import casedata as cd
 from store.models import Case, OutboxMessage, Submission
@@ -30,6 +44,10 @@ from store.words import OutboxPurpose, OutboxState
 
 log = logging.getLogger(__name__)
 
+MAX_FILES = 5  # attachments named in a receipt; the rest are counted
+SUBJECT_EXCERPT = 60  # characters of the sender's subject in ours
+NAME_CHARS = 60
+FILENAME_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,8 @@ class Incoming:
     subject: str
     from_addr: str | None
     from_name: str | None
+    sender_problem: str | None = None  # why the From header gives no single address
+    unverified: str | None = None  # why the inbox's mail server did not verify the sender
 
 
 @dataclass(frozen=True)
@@ -85,7 +105,7 @@ def attachment_lines(submission: Submission | None, parts: dict[str, str]) -> li
             what = words["roles"].get(a.role, a.role)
         else:
             what = words["types"].get(a.detected_type, a.detected_type)
-        out.append({"name": a.filename or "(uden navn)", "what": what})
+        out.append({"name": header_text(a.filename, FILENAME_CHARS) or "(uden navn)", "what": what})
     return out
 
 
@@ -130,15 +150,17 @@ def receipt_context(case: Case, submission: Submission | None, incoming: Incomin
     budget = cd.submission_budget(submission)
     problems = problem_lines(submission)
     words = labels()
+    files = attachment_lines(submission, pool.parts)
     return {
         "case_id": case.case_id,
         "kind": case.kind,
         "kind_label": words["kinds"].get(case.kind, case.kind),
         "status": case.status,
-        "name": incoming.from_name or case.sender_name or "",
-        "subject": incoming.subject,
+        "name": display_name(incoming.from_name or case.sender_name, NAME_CHARS),
+        "subject": header_text(incoming.subject, 2 * SUBJECT_EXCERPT),
         "received": datetime_da(incoming.arrived_at, pool.timezone),
-        "attachments": attachment_lines(submission, pool.parts),
+        "attachments": files[:MAX_FILES],
+        "more_attachments": max(0, len(files) - MAX_FILES),
         "fields": field_lines(submission),
         "budget_total": kroner(budget.get("total")),
         "budget_read": bool(budget),
@@ -151,11 +173,8 @@ def receipt_context(case: Case, submission: Submission | None, incoming: Incomin
 
 
 def receipt_subject(case_id: str, subject: str) -> str:
-    """``[PSV-2025-0001] Kvittering: <their subject>`` (one line, not too long)."""
-    subject = " ".join((subject or "").split())
-    if len(subject) > 150:
-        subject = subject[:149] + "…"
-    return f"[{case_id}] Kvittering: {subject or 'din mail'}"
+    """``[PSV-2025-0001] Kvittering: <a short cleaned excerpt of their subject>``."""
+    return f"[{case_id}] Kvittering: {header_text(subject, SUBJECT_EXCERPT) or 'din mail'}"
 
 
 def _suppress(case: Case, reason: str) -> None:
@@ -177,6 +196,7 @@ def queue_receipt(session: Session, case: Case, submission: Submission | None,
         max_age_hours=setup.limits.max_receipt_age_hours,
         sent_last_hour=outbox.sent_last_hour(session, recipient, now) if recipient else 0,
         max_per_hour=setup.limits.max_per_recipient_per_hour,
+        sender_problem=incoming.sender_problem, unverified=incoming.unverified,
     )
     if decision.action == policy.SKIP:
         _suppress(case, decision.reason or "")

@@ -6,8 +6,10 @@ only until the deadline day has ended. Each (case, reminder) pair becomes one
 outbox row with the key ``reminder:<case id>:<reminder id>``: running the job
 again — ten times, or after a restart — finds the row and sends nothing more.
 
-A recipient at the hourly limit gets no row yet: the reminder stays due and
-goes on a later run (a receipt over the limit, by contrast, is suppressed).
+A recipient at an hourly limit (its own, its domain's, or all mail's) gets no
+row yet: the reminder stays due and goes on a later run (a receipt over the
+limit, by contrast, is suppressed). A case whose sender the inbox's mail
+server did not verify (``Case.sender_auth``) gets no reminder at all.
 
 Who a reminder applies to (``applies_to``):
 
@@ -29,11 +31,11 @@ from sqlalchemy.orm import Session, aliased
 
 from notifications import outbox, policy
 from notifications.receipts import ReceiptSetup, pool_dates, problem_lines
-from notifications.render import Rendered, build_message, environment
+from notifications.render import Rendered, build_message, display_name, environment, header_text
 from parsers.danish import date_da, kroner
 from store import casedata as cd
 from store.models import Case, JobState
-from store.words import CaseStatus, MailKind, OutboxPurpose
+from store.words import CaseStatus, MailKind, OutboxPurpose, SenderAuth
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +103,8 @@ def reminder_context(case: Case, rule: Rule, setup: ReceiptSetup) -> dict[str, A
     problems = problem_lines(cd.current_submission(case))
     return {
         "case_id": case.case_id,
-        "name": case.sender_name or "",
-        "subject": case.subject or "",
+        "name": display_name(case.sender_name, 60),  # the sender's words, cut and cleaned
+        "subject": header_text(case.subject, 120),
         "org_name": case.org_name or "",
         "deadline": date_da(setup.pool.dates[rule.deadline]),
         "received": date_da(case.received_at.astimezone(setup.pool.timezone).date()),
@@ -145,17 +147,19 @@ def run(session: Session, rules: Iterable[Rule], setup: ReceiptSetup, now: dt.da
                 continue
             recipient = (case.sender or "").strip().lower()
             why = policy.recipient_reason(recipient, setup.own_addresses)
+            if not why and case.sender_auth == SenderAuth.UNVERIFIED:
+                why = "the sender is not verified (afsender ikke bekræftet)"
             if why:
                 out.append(Planned(case.case_id, rule.id, recipient or "-", f"skipped: {why}"))
                 continue
             if dry_run:
                 out.append(Planned(case.case_id, rule.id, recipient, "would send"))
                 continue
-            limit = setup.limits.max_per_recipient_per_hour
-            if outbox.sent_last_hour(session, recipient, now) >= limit:
+            over = outbox.rate_reason(outbox.sent_counts(session, recipient, now), setup.limits, recipient)
+            if over:
                 # unlike a receipt, a reminder stays due: wait for the next run instead of dropping it
-                out.append(Planned(case.case_id, rule.id, recipient, f"deferred: rate limit {limit}/hour"))
-                log.info("reminder %s for %s deferred: %s is at the hourly limit", rule.id, case.case_id, recipient)
+                out.append(Planned(case.case_id, rule.id, recipient, f"deferred: {over}"))
+                log.info("reminder %s for %s deferred: %s", rule.id, case.case_id, over)
                 continue
             rendered = render_reminder(session, case, rule, setup, now)
             row, _ = outbox.enqueue(

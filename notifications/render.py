@@ -3,14 +3,23 @@
 Templates are data (Danish, text and HTML). This module gives them the Danish
 formatting filters of ``parsers.danish`` (``dato``, ``kr``, ``tal``) and builds the finished message with the
 headers an automatic answer must carry (RFC 3834).
+
+Every header value we write is made safe here, whatever the interpreter's
+email package does with it (CVE-2024-6923: before 3.11.10/3.12.5 it wrote an
+encoded word's CR/LF into the header as a real line break): control
+characters are taken out (:func:`header_text`), ``=?`` can no longer start an
+encoded word, addresses must be plain ``local@domain``, Message-IDs printable
+ASCII; and the finished header block is checked to hold exactly the headers
+we set, each on lines of its own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.errors
 import email.policy
+import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,7 +31,61 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from parsers.addresses import plain_address
 from parsers.danish import date_da, kroner, number_da
+
+_MSGID = re.compile(r"<[!-;=?-~]{1,250}>")
+_BARE_LINE_END = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+MAX_REFERENCES = 10  # the first and the latest Message-IDs of a thread
+
+
+class UnsafeHeader(ValueError):
+    """A header value that cannot be made safe (an address that is no plain address), or a
+    finished message whose header block is not what we built."""
+
+
+def header_text(value: str | None, limit: int | None = None) -> str:
+    """``value`` as safe header text: control characters (C0, C1, format characters, line and
+    paragraph separators) out, whitespace collapsed, ``=?`` split so no encoded word can start,
+    cut to ``limit`` characters with "…"."""
+    out = []
+    for ch in value or "":
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp"):
+            out.append(" ")
+        elif category[0] != "C":
+            out.append(ch)
+    text = " ".join("".join(out).split()).replace("=?", "= ?")
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def display_name(name: str | None, limit: int = 80) -> str:
+    """A sender's display name fit to greet them with, or "" when it holds what looks like an
+    address (``victim@example.com <victim@example.com>`` is no name, and no address of ours)."""
+    text = header_text(name, limit)
+    return "" if any(ch in text for ch in "@<>") else text
+
+
+def _address(addr: str, what: str) -> str:
+    found = plain_address(addr)
+    if found is None:
+        raise UnsafeHeader(f"{what} is not a plain address: {header_text(addr, 80)!r}")
+    return found
+
+
+def _check_header_block(raw: bytes, names: list[str]) -> None:
+    """The serialised header block holds exactly ``names``, every line ending CRLF (no header the
+    email package made from a value, whatever its release)."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    if _BARE_LINE_END.search(head):
+        raise UnsafeHeader("a header holds a bare line break")
+    found = [line.split(b":", 1)[0].decode("ascii", "replace").lower()
+             for line in head.split(b"\r\n") if line and line[:1] not in (b" ", b"\t")]
+    expected = [n.lower() for n in names]
+    if sorted(found) != sorted(expected):
+        raise UnsafeHeader(f"the header block has {sorted(found)}, not {sorted(expected)}")
 
 
 class PoolCalendar(Protocol):
@@ -141,27 +204,33 @@ def build_message(
     in_reply_to: str | None = None,
     references: list[str] | None = None,
 ) -> Rendered:
-    """The complete message with a Message-ID made now, so every retry carries the same one."""
+    """The complete message with a Message-ID made now, so every retry carries the same one.
+
+    Every value is made header-safe here (see the module docstring); an address that is no
+    plain address raises :class:`UnsafeHeader` (nothing is sent to it)."""
+    subject = header_text(subject, 200)
     msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = Address(sender.from_name, addr_spec=sender.from_address)
-    try:
-        msg["To"] = Address(to_name or "", addr_spec=to_addr)
-    except (ValueError, IndexError, email.errors.HeaderParseError):  # refused by the header model: send it bare
-        msg["To"] = to_addr
-    msg["Reply-To"] = Address(sender.from_name, addr_spec=sender.reply_to)
+    msg["From"] = Address(header_text(sender.from_name, 100), addr_spec=_address(sender.from_address, "From"))
+    msg["To"] = Address(display_name(to_name), addr_spec=_address(to_addr, "To"))
+    msg["Reply-To"] = Address(header_text(sender.from_name, 100), addr_spec=_address(sender.reply_to, "Reply-To"))
     msg["Subject"] = subject
     msg["Date"] = format_datetime(now)
     message_id = make_msgid(domain=sender.domain)
     msg["Message-ID"] = message_id
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-    refs = [r for r in (references or []) if r]
+    parent = _MSGID.fullmatch(in_reply_to or "")
+    if parent:
+        msg["In-Reply-To"] = parent.group(0)
+    refs = list(dict.fromkeys(r for r in (references or []) if r and _MSGID.fullmatch(r)))
+    if len(refs) > MAX_REFERENCES:
+        refs = [refs[0], *refs[-(MAX_REFERENCES - 1):]]
     if refs:
-        msg["References"] = " ".join(dict.fromkeys(refs))
+        msg["References"] = " ".join(refs)
     # RFC 3834: mark the mail automatic so well-behaved responders stay quiet,
     # and ask Exchange not to send out-of-office answers to it.
-    msg["Auto-Submitted"] = auto_submitted
+    msg["Auto-Submitted"] = header_text(auto_submitted)
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
-    return Rendered(message_id=message_id, subject=subject, raw=msg.as_bytes(policy=email.policy.SMTP))
+    raw = msg.as_bytes(policy=email.policy.SMTP)
+    _check_header_block(raw, [*msg.keys()])
+    return Rendered(message_id=message_id, subject=subject, raw=raw)

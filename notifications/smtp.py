@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from store.files import write_private
 from store.models import OutboxMessage
 
 
@@ -213,7 +214,7 @@ class FileSender:
             self.directory.mkdir(parents=True, exist_ok=True)
             target = self.path_for(row, case_id)
             tmp = target.with_suffix(".eml.tmp")
-            tmp.write_bytes(row.raw)
+            write_private(tmp, row.raw)  # a mail to an applicant: 0640, whatever the umask
             os.replace(tmp, target)
         except OSError as exc:
             raise Unreachable(f"cannot write {self.directory}: {exc.strerror or exc}") from None

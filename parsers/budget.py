@@ -6,7 +6,8 @@ file into one model whatever its format; this module reads the lines from it.
 
 Stable API::
 
-    read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cells: int) -> BudgetReading
+    read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cells: int,
+                sizes: SizeLimits = DEFAULT) -> BudgetReading
     BudgetReading.lines       # [{"key", "line", "hours", "rate", "share", "amount", "source", "sources"}]
     BudgetReading.total       # "1012497.75" | None
     BudgetReading.total_source
@@ -30,7 +31,12 @@ budget_encrypted           None                    {}  (password-protected Offic
 budget_is_pdf              None                    {}  (a budget sent as PDF: a person reads it)
 budget_unsupported         None                    {"type": detected type, or "xlsb"}
 budget_corrupt             None                    {"error": exception class name}
-budget_too_many_cells      None                    {"cells": int, "max_cells": int}
+budget_too_many_cells      None                    {"cells": int, "max_cells": int}  (counted in
+                                                    the XML before the sheet is built)
+budget_unpacks_too_large   None                    {"size": Danish size, "limit": Danish size}
+                                                    (a part, or the whole, unpacked: a zip bomb)
+budget_packed_too_tightly  None                    {"ratio": int, "max_ratio": int}
+budget_too_many_parts      None                    {"parts": int, "max_parts": int}
 budget_not_recognised      None                    {}  (none of the budget lines found)
 budget_line_missing        line key                {"line": label}
 budget_value_missing       "<line>.<part>"         {"line": label, "column": part, "cell": ref}
@@ -52,6 +58,7 @@ from typing import Any
 from parsers import danish, filetype, normalize
 from parsers.codes import Finding, ProblemCode, finding
 from parsers.fieldmap import BudgetLine, BudgetMap, FieldMap
+from parsers.limits import DEFAULT, SizeLimits, TooLarge
 from parsers.workbooks import (
     LOADERS,
     Book,
@@ -92,8 +99,11 @@ class BudgetReading:
 # --- entry point -------------------------------------------------------------------
 
 
-def read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cells: int) -> BudgetReading:
-    """Read the budget lines and total; every problem is recorded, nothing raises."""
+def read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cells: int,
+                sizes: SizeLimits = DEFAULT) -> BudgetReading:
+    """Read the budget lines and total; every problem is recorded, nothing raises.
+
+    Sizes are checked before the spreadsheet is built (``sizes``, ``max_cells``)."""
     reading = BudgetReading()
     if detected_type == filetype.OFFICE_ENCRYPTED:
         reading.problem(ProblemCode.BUDGET_ENCRYPTED)
@@ -106,9 +116,12 @@ def read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cell
         reading.problem(ProblemCode.BUDGET_UNSUPPORTED, type=detected_type)
         return reading
     try:
-        book = loader(data, max_cells)
+        book = loader(data, max_cells, sizes)
     except TooManyCells as exc:
         reading.problem(ProblemCode.BUDGET_TOO_MANY_CELLS, cells=exc.cells, max_cells=max_cells)
+        return reading
+    except TooLarge as exc:
+        _too_large(reading, exc)
         return reading
     except Unsupported as exc:
         reading.problem(ProblemCode.BUDGET_UNSUPPORTED, type=str(exc))
@@ -122,6 +135,17 @@ def read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cell
         reading.lines, reading.total, reading.total_source, reading.recomputed = [], None, None, []
         reading.problem(ProblemCode.BUDGET_CORRUPT, error=type(exc).__name__)
     return reading
+
+
+def _too_large(reading: BudgetReading, exc: TooLarge) -> None:
+    """The problem for a spreadsheet refused at a size limit, in the terms of what was measured."""
+    if exc.what == "ratio":
+        reading.problem(ProblemCode.BUDGET_PACKED_TOO_TIGHTLY, ratio=exc.size, max_ratio=exc.limit)
+    elif exc.what == "members":
+        reading.problem(ProblemCode.BUDGET_TOO_MANY_PARTS, parts=exc.size, max_parts=exc.limit)
+    else:
+        reading.problem(ProblemCode.BUDGET_UNPACKS_TOO_LARGE, size=danish.size_da(exc.size),
+                        limit=danish.size_da(exc.limit))
 
 
 # --- extraction from the common model -------------------------------------------------

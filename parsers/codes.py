@@ -33,6 +33,10 @@ class ProblemCode(StrEnum):
     # arrival
     LATE = "late"
     REPORT_LATE = "report_late"
+    # the mail itself (parsers/mime.py: limits passed, only the headers were read)
+    MAIL_HEADER_TOO_LARGE = "mail_header_too_large"
+    MAIL_TOO_DEEP = "mail_too_deep"
+    MAIL_TOO_MANY_PARTS = "mail_too_many_parts"
     # attachments
     FORM_MISSING = "form_missing"
     BUDGET_MISSING = "budget_missing"
@@ -44,6 +48,8 @@ class ProblemCode(StrEnum):
     FORM_CORRUPT = "form_corrupt"
     FORM_ENCRYPTED = "form_encrypted"
     FORM_TOO_MANY_PAGES = "form_too_many_pages"
+    FORM_UNPACKS_TOO_LARGE = "form_unpacks_too_large"
+    FORM_TOO_MANY_OBJECTS = "form_too_many_objects"
     FORM_SCANNED = "form_scanned"
     FORM_TEXT_UNREADABLE = "form_text_unreadable"
     FORM_OCR_LAYER = "form_ocr_layer"
@@ -58,6 +64,9 @@ class ProblemCode(StrEnum):
     BUDGET_UNSUPPORTED = "budget_unsupported"
     BUDGET_CORRUPT = "budget_corrupt"
     BUDGET_TOO_MANY_CELLS = "budget_too_many_cells"
+    BUDGET_UNPACKS_TOO_LARGE = "budget_unpacks_too_large"
+    BUDGET_PACKED_TOO_TIGHTLY = "budget_packed_too_tightly"
+    BUDGET_TOO_MANY_PARTS = "budget_too_many_parts"
     BUDGET_NOT_RECOGNISED = "budget_not_recognised"
     BUDGET_LINE_MISSING = "budget_line_missing"
     BUDGET_VALUE_MISSING = "budget_value_missing"
@@ -113,10 +122,16 @@ C = ProblemCode
 # The params each reader gives its codes (the readers' docstring tables say the same).
 # A problem text may use only these (and {label}, the Danish name of the field).
 READER_PARAMS: Mapping[ProblemCode, frozenset[str]] = {
+    # parsers/mime.py
+    C.MAIL_HEADER_TOO_LARGE: frozenset({"size", "limit"}),
+    C.MAIL_TOO_DEEP: frozenset({"max_depth"}),
+    C.MAIL_TOO_MANY_PARTS: frozenset({"max_parts"}),
     # parsers/form/
     C.FORM_CORRUPT: frozenset({"error"}),
     C.FORM_ENCRYPTED: frozenset(),
     C.FORM_TOO_MANY_PAGES: frozenset({"pages", "max_pages"}),
+    C.FORM_UNPACKS_TOO_LARGE: frozenset({"size", "limit"}),
+    C.FORM_TOO_MANY_OBJECTS: frozenset({"objects", "max_objects"}),
     C.FORM_SCANNED: frozenset({"pages"}),
     C.FORM_EMPTY: frozenset(),
     C.FORM_NOT_RECOGNISED: frozenset({"pages"}),
@@ -135,6 +150,9 @@ READER_PARAMS: Mapping[ProblemCode, frozenset[str]] = {
     C.BUDGET_UNSUPPORTED: frozenset({"type"}),
     C.BUDGET_CORRUPT: frozenset({"error"}),
     C.BUDGET_TOO_MANY_CELLS: frozenset({"cells", "max_cells"}),
+    C.BUDGET_UNPACKS_TOO_LARGE: frozenset({"size", "limit"}),
+    C.BUDGET_PACKED_TOO_TIGHTLY: frozenset({"ratio", "max_ratio"}),
+    C.BUDGET_TOO_MANY_PARTS: frozenset({"parts", "max_parts"}),
     C.BUDGET_NOT_RECOGNISED: frozenset(),
     C.BUDGET_LINE_MISSING: frozenset({"line"}),
     C.BUDGET_VALUE_MISSING: frozenset({"line", "column", "cell"}),

@@ -2,14 +2,30 @@
 
 mail-parser does the MIME work; when it gives up on a broken message we fall
 back to the standard library's parser, so every message yields something.
+
+Every byte is hostile. Before the parser builds anything, the mail's shape is
+measured (:mod:`parsers.mimeshape`): a header block, a nesting depth or a
+number of parts beyond :class:`~parsers.limits.SizeLimits` means only the
+headers are read, and a finding says why (codes below). Addresses are parsed
+before their display names are decoded (:mod:`parsers.addresses`); a From
+that does not name exactly one address leaves ``from_addr`` empty and says
+why in ``sender_problem``. The decoded subject is cut at ``max_subject_chars``.
+
+Problem codes of this reader (``ParsedMail.findings``) and their params:
+
+========================  ======  =======================================
+mail_header_too_large     None    {"size": Danish size, "limit": Danish size}
+mail_too_deep             None    {"max_depth": int}
+mail_too_many_parts       None    {"max_parts": int}
+========================  ======  =======================================
 """
 
 from __future__ import annotations
 
 import base64
 import email
+import email.parser
 import email.policy
-import email.utils
 import logging
 import re
 from dataclasses import dataclass, field
@@ -18,10 +34,15 @@ from email.message import Message
 
 import mailparser
 
+from parsers import addresses, danish, mimeshape
+from parsers.codes import Finding, ProblemCode, finding
+from parsers.limits import DEFAULT, SizeLimits
+
 # mail-parser logs every content type it does not know at ERROR; that is noise for us.
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
-_MSGID_RE = re.compile(r"<[^<>\s]+>")
+_MSGID_RE = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII only: they go into our headers
+MAX_REFERENCES = 50  # the first and the latest: enough to find a thread, bounded for our headers
 
 
 @dataclass
@@ -51,6 +72,8 @@ class ParsedMail:
     html: str
     attachments: list[ParsedAttachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # limits passed: only the headers were read
+    sender_problem: str | None = None  # why from_addr is empty: no address, several, or unreadable
 
     def header(self, name: str) -> str | None:
         """The first value of a header (case-insensitive), or None."""
@@ -82,7 +105,8 @@ def decode_words(value: str | None) -> str:
 
 
 def _msgids(value: str | None) -> list[str]:
-    return _MSGID_RE.findall(value or "")
+    ids: list[str] = _MSGID_RE.findall(value or "")
+    return ids if len(ids) <= MAX_REFERENCES else [ids[0], *ids[-(MAX_REFERENCES - 1):]]
 
 
 def _raw_get(msg: Message, name: str) -> str | None:
@@ -106,14 +130,16 @@ def _headers(msg: Message) -> dict[str, list[str]]:
     return out
 
 
-def _address(value: str | None) -> tuple[str | None, str | None]:
-    if not value:
-        return None, None
-    try:
-        name, addr = email.utils.parseaddr(decode_words(value))
-    except (ValueError, TypeError, IndexError):
-        return None, None
-    return (name or None), (addr.strip().lower() or None) if "@" in addr else (None if not addr else addr.strip().lower())
+def _sender(value: str | None) -> tuple[str | None, str | None, str | None]:
+    """(display name, address, problem) of a From header: parsed, then the name decoded."""
+    boxes, entries = addresses.mailboxes(value, decode_words)
+    if entries == 0:
+        return None, None, "the From header names no address"
+    if entries > 1:
+        return None, None, f"the From header names {entries} addresses"
+    if not boxes:
+        return None, None, "the From address cannot be read as a plain address"
+    return boxes[0].name, boxes[0].address, None
 
 
 def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]:
@@ -159,29 +185,65 @@ def _mailparser_attachments(mp: mailparser.MailParser) -> list[ParsedAttachment]
     return out
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Parse raw message bytes. Never raises for malformed mail; defects are listed."""
+def _too_large(raw: bytes, shape: mimeshape.Shape, sizes: SizeLimits) -> tuple[Message, Finding]:
+    """The headers alone (cut at the limit) and the finding for a mail beyond a limit."""
+    head_end, _ = mimeshape.header_end(raw)
+    head = raw[:min(head_end, sizes.max_header_bytes)]
+    if head_end > sizes.max_header_bytes:  # cut at the last whole line
+        head = head[:head.rfind(b"\n") + 1]
+    msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(head + b"\r\n", headersonly=True)
+    if shape.breach == "header":
+        found = finding(ProblemCode.MAIL_HEADER_TOO_LARGE, size=danish.size_da(shape.header_bytes),
+                        limit=danish.size_da(shape.header_limit or sizes.max_header_bytes))
+    elif shape.breach == "depth":
+        found = finding(ProblemCode.MAIL_TOO_DEEP, max_depth=sizes.max_mime_depth)
+    else:
+        found = finding(ProblemCode.MAIL_TOO_MANY_PARTS, max_parts=sizes.max_mime_parts)
+    return msg, found
+
+
+def parse_mail(raw: bytes, sizes: SizeLimits = DEFAULT) -> ParsedMail:
+    """Parse raw message bytes within ``sizes``. Never raises for malformed mail; defects are listed."""
     defects: list[str] = []
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    findings: list[Finding] = []
+    shape = mimeshape.measure(raw, sizes)
+    if shape.breach is not None:
+        msg, found = _too_large(raw, shape, sizes)
+        findings.append(found)
+    else:
+        try:
+            msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        except RecursionError:  # nested deeper than measured (the parser saw other boundaries)
+            msg, found = _too_large(raw, mimeshape.Shape(0, sizes.max_mime_depth + 1, 0, "depth"), sizes)
+            findings.append(found)
     defects.extend(type(d).__name__ for d in getattr(msg, "defects", []))
     headers = _headers(msg)
     raw_subject = _raw_get(msg, "Subject")
-    subject = " ".join(decode_words(raw_subject).split()) if raw_subject is not None else ""
-    from_name, from_addr = _address(_raw_get(msg, "From"))
-    try:
-        mp = mailparser.MailParser(msg)  # reuse our parse: the stdlib parse is the costly part
-        attachments = _mailparser_attachments(mp)
-        text = "\n".join(mp.text_plain)
-        html = "\n".join(mp.text_html)
-    except Exception as exc:  # mail-parser fails on some broken MIME: fall back, note it
-        defects.append(f"mailparser: {type(exc).__name__}")
-        attachments, text, html = _stdlib_attachments(msg)
+    # cut before decoding too: a megabyte of encoded words is not decoded to be thrown away
+    raw_subject = raw_subject[:8 * sizes.max_subject_chars] if raw_subject is not None else None
+    subject = " ".join(decode_words(raw_subject).split())[:sizes.max_subject_chars] if raw_subject is not None else ""
+    from_name, from_addr, sender_problem = _sender(_raw_get(msg, "From"))
+    if findings:
+        attachments, text, html = [], "", ""
+    else:
+        try:
+            mp = mailparser.MailParser(msg)  # reuse our parse: the stdlib parse is the costly part
+            attachments = _mailparser_attachments(mp)
+            text = "\n".join(mp.text_plain)
+            html = "\n".join(mp.text_html)
+        except RecursionError:
+            attachments, text, html = [], "", ""
+            findings.append(finding(ProblemCode.MAIL_TOO_DEEP, max_depth=sizes.max_mime_depth))
+        except Exception as exc:  # mail-parser fails on some broken MIME: fall back, note it
+            defects.append(f"mailparser: {type(exc).__name__}")
+            attachments, text, html = _stdlib_attachments(msg)
     message_ids = _msgids(_raw_get(msg, "Message-ID"))
     return ParsedMail(
         subject=subject,
         from_addr=from_addr,
         from_name=from_name,
-        to=[a.lower() for _, a in email.utils.getaddresses([decode_words(v) for v in _raw_all(msg, "To")]) if a],
+        to=[box.address for value in _raw_all(msg, "To")
+            for box in addresses.mailboxes(value, decode_words)[0]],
         date_header=_raw_get(msg, "Date"),
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=_msgids(_raw_get(msg, "In-Reply-To")),
@@ -192,4 +254,6 @@ def parse_mail(raw: bytes) -> ParsedMail:
         html=html,
         attachments=attachments,
         defects=defects,
+        findings=findings,
+        sender_problem=sender_problem,
     )

@@ -2,8 +2,10 @@
 
 Pure: bytes in, a :class:`Book` out. The budget reader (``parsers.budget``) reads
 its lines from this model, so it never knows which library read the file.
-Sizes are checked before a file is built in memory: a loader raises
-:class:`TooManyCells` past ``max_cells`` filled cells, :class:`Unsupported` for a
+Sizes are checked before a file is built in memory: a zip container's declared
+sizes and packing (:mod:`parsers.zipcheck`, :class:`~parsers.limits.TooLarge`),
+then its cells counted by streaming the XML: a loader raises
+:class:`TooManyCells` past ``max_cells`` cells, :class:`Unsupported` for a
 format it recognises but cannot read, and whatever its library raises on a
 broken file.
 """
@@ -17,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from parsers import filetype
+from parsers import filetype, zipcheck
+from parsers.limits import DEFAULT, SizeLimits, TooLarge
 
 
 @dataclass
@@ -87,44 +90,55 @@ def parse_ref(ref: str) -> tuple[int, int] | None:
     return (int(m[2]), col_index(m[1])) if m else None
 
 
-def load_xlsx(data: bytes, max_cells: int) -> Book:
+def _count_cells(zf: zipfile.ZipFile, parts: dict[str, tuple[str, ...]], max_cells: int) -> None:
+    """Raise TooManyCells when the members matching ``parts`` (a name prefix → the tags that are
+    cells there) hold more than ``max_cells`` together, counted by streaming the XML."""
+    count = 0
+    for name in zf.namelist():
+        tags = next((t for prefix, t in parts.items() if name.startswith(prefix) and name.endswith(".xml")), None)
+        if tags is None:
+            continue
+        try:
+            count += zipcheck.count_tags(zf, name, tags, max_cells - count)
+        except TooLarge as exc:
+            raise TooManyCells(count + exc.size) from None
+
+
+def _check_xlsx(data: bytes, max_cells: int, sizes: SizeLimits) -> None:
+    """The checks before openpyxl reads anything: sizes, packing, cells and shared strings."""
+    with zipcheck.open_checked(data, sizes) as zf:
+        zipcheck.check_members(zf.infolist(), sizes)
+        if "xl/workbook.bin" in zf.namelist():  # .xlsb looks like .xlsx from outside
+            raise Unsupported("xlsb")
+        # every <c> is a cell openpyxl builds, filled or not; a sheet need not say its <dimension>
+        _count_cells(zf, {"xl/worksheets/": ("c",)}, max_cells)
+        # one shared string per text cell (Excel drops unused ones): more means padding
+        _count_cells(zf, {"xl/sharedStrings": ("si",)}, max_cells)
+
+
+def load_xlsx(data: bytes, max_cells: int, sizes: SizeLimits = DEFAULT) -> Book:
     """An .xlsx/.xlsm workbook: cached values and formulas, defined names of one cell."""
     from openpyxl import load_workbook
 
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        if "xl/workbook.bin" in zf.namelist():  # .xlsb looks like .xlsx from outside
-            raise Unsupported("xlsb")
-
-    # Count first, streaming, so a huge sheet is refused before it is built in memory.
-    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        count = 0
-        for ws in wb.worksheets:
-            for values_row in ws.iter_rows(values_only=True):
-                count += sum(v is not None for v in values_row)
-                if count > max_cells:
-                    raise TooManyCells(count)
-    finally:
-        wb.close()
-
+    _check_xlsx(data, max_cells, sizes)
     values = load_workbook(io.BytesIO(data), data_only=True)
     formulas = load_workbook(io.BytesIO(data), data_only=False)
     sheets = []
     for ws in values.worksheets:
         fws = formulas[ws.title]
         cells: dict[tuple[int, int], Cell] = {}
-        for row in fws.iter_rows():
-            for fcell in row:
-                raw = fcell.value
-                if raw is None or fcell.row is None or fcell.column is None:
-                    continue
-                formula = None
-                if isinstance(raw, str) and raw.startswith("="):
-                    formula = raw
-                elif type(raw).__name__ in ("ArrayFormula", "DataTableFormula"):
-                    formula = str(getattr(raw, "text", raw))
-                cached = ws.cell(row=fcell.row, column=fcell.column).value
-                cells[(fcell.row, fcell.column)] = Cell(cached, formula)
+        # the cells the file holds, never the rectangle between them (A1 and XFD1048576 are two cells)
+        for fcell in list(fws._cells.values()):
+            raw = fcell.value
+            if raw is None or fcell.row is None or fcell.column is None:
+                continue
+            formula = None
+            if isinstance(raw, str) and raw.startswith("="):
+                formula = raw
+            elif type(raw).__name__ in ("ArrayFormula", "DataTableFormula"):
+                formula = str(getattr(raw, "text", raw))
+            cached = ws._cells.get((fcell.row, fcell.column))
+            cells[(fcell.row, fcell.column)] = Cell(cached.value if cached is not None else None, formula)
         sheets.append(Sheet(ws.title, cells))
 
     names: dict[str, tuple[str, int, int]] = {}
@@ -148,7 +162,7 @@ def load_xlsx(data: bytes, max_cells: int) -> Book:
     return Book(sheets, names)
 
 
-def load_xls(data: bytes, max_cells: int) -> Book:
+def load_xls(data: bytes, max_cells: int, sizes: SizeLimits = DEFAULT) -> Book:
     """An Excel 97-2003 .xls workbook (values only: xlrd reads no formulas)."""
     import xlrd
 
@@ -211,18 +225,16 @@ def _ods_value(cell: Any) -> Any:
     return teletype.extractText(cell) or None
 
 
-def load_ods(data: bytes, max_cells: int) -> Book:
+def load_ods(data: bytes, max_cells: int, sizes: SizeLimits = DEFAULT) -> Book:
     """An OpenDocument .ods workbook: values, formulas and single-cell named ranges."""
     from odf.namespaces import TABLENS
     from odf.opendocument import load
     from odf.table import NamedRange, Table, TableRow
 
-    # odfpy builds the whole document in memory: refuse an oversized content.xml first
-    # (about 100 bytes of XML per filled cell is generous).
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        size = sum(i.file_size for i in zf.infolist() if i.filename == "content.xml")
-    if size > 100 * max_cells + 1_000_000:
-        raise TooManyCells(size // 100)
+    # odfpy builds the whole document in memory: sizes and cells are checked first
+    with zipcheck.open_checked(data, sizes) as zf:
+        zipcheck.check_members(zf.infolist(), sizes)
+        _count_cells(zf, {"content": ("table-cell", "covered-table-cell")}, max_cells)
     doc = load(io.BytesIO(data))
 
     sheets: list[Sheet] = []
@@ -262,7 +274,7 @@ def load_ods(data: bytes, max_cells: int) -> Book:
     return Book(sheets, names)
 
 
-LOADERS: dict[str, Callable[[bytes, int], Book]] = {
+LOADERS: dict[str, Callable[[bytes, int, SizeLimits], Book]] = {
     filetype.XLSX: load_xlsx, filetype.XLSM: load_xlsx, filetype.XLS: load_xls, filetype.ODS: load_ods,
 }
 """The loader for each spreadsheet type that ``parsers.filetype.detect`` names."""

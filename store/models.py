@@ -182,6 +182,8 @@ class Case(Base):
     # the committee's short reason for a rejection, if it gave one
     decision_reason: Mapped[str | None] = mapped_column(Text)
     receipts_suppressed: Mapped[str | None] = mapped_column(Text)
+    # what the inbox's own mail server said about the sender (store/words.py SenderAuth)
+    sender_auth: Mapped[str | None] = mapped_column(String(32))
 
     submissions: Mapped[list[Submission]] = relationship(
         back_populates="case", order_by="Submission.id"

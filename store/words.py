@@ -85,6 +85,14 @@ class CaseEventKind(StrEnum):
     RESOLVED = "resolved"  # a person dealt with something that needed them (who, how: the detail)
 
 
+class SenderAuth(StrEnum):
+    """What the inbox's own mail server said about a case's sender (``Case.sender_auth``)."""
+
+    VERIFIED = "bekræftet"  # DMARC passed, or SPF/DKIM aligned with the From domain
+    UNVERIFIED = "ikke bekræftet"  # no automatic mail goes to this sender
+    UNCHECKED = "ikke tjekket"  # no trusted Authentication-Results header is configured
+
+
 class OutboxState(StrEnum):
     """Where a mail we send is (``OutboxMessage.state``)."""
 

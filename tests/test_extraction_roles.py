@@ -75,14 +75,14 @@ def test_extraction_calls_the_readers_through_their_protocols(workdir):
 
     seen = []
 
-    def form(data, fieldmap, *, max_pages):
-        seen.append(("form", max_pages))
+    def form(data, fieldmap, *, max_pages, sizes):
+        seen.append(("form", max_pages, sizes.max_pdf_stream_bytes))
         return FormReading(values={"org_name": {"value": "Boligselskabet Nord", "raw": "x", "source": "t"}},
                            problems=[finding(ProblemCode.FIELD_NEEDS_REVIEW, "hire_type", reason="test")],
                            recognised=True)
 
-    def budget(data, detected_type, fieldmap, *, max_cells):
-        seen.append(("budget", detected_type, max_cells))
+    def budget(data, detected_type, fieldmap, *, max_cells, sizes):
+        seen.append(("budget", detected_type, max_cells, sizes.max_unzipped_bytes))
         return BudgetReading(problems=[finding(ProblemCode.BUDGET_NOT_RECOGNISED)])
 
     import io
@@ -94,11 +94,13 @@ def test_extraction_calls_the_readers_through_their_protocols(workdir):
     raw = make_mail("Ansøgning – Pulje til sociale viceværter", attachments=[
         ("Ansøgning.pdf", minimal_pdf(), "application/pdf"),
         ("Budget.xlsx", sheet.getvalue(), "application/octet-stream")])
-    settings = load_settings(write_settings(workdir, f"sqlite:///{workdir}/x.db"))
+    settings = load_settings(write_settings(workdir, f"sqlite:///{workdir}/x.db",
+                                            "[processing]\nmax_unzipped_bytes = 1000000\n"))
     ctx = Context(settings, load_pool("sociale-viceværter-2025"), lambda: dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
     got = extract_application(parse_mail(raw), ctx, dt.datetime(2025, 7, 1, tzinfo=dt.UTC),
                               readers=Readers(form=form, budget=budget, report=READERS.report))
-    assert seen == [("form", 50), ("budget", "xlsx", 200_000)]  # the settings' default limits
+    # the settings' limits: the defaults, and the one the settings file sets
+    assert seen == [("form", 50, 64 * 1024 * 1024), ("budget", "xlsx", 200_000, 1_000_000)]
     assert got.fields["org_name"]["value"] == "Boligselskabet Nord"
     codes = [(p["code"], p["field"]) for p in got.problems]
     assert ("field_needs_review", "hire_type") in codes and ("budget_not_recognised", None) in codes

@@ -164,7 +164,8 @@ def test_a_reminder_over_the_rate_limit_waits_for_a_later_run(make_app, workdir,
     app = make_app(smtp_sink.settings_toml(max_per_recipient_per_hour=1))
     _cases_in_every_state(app, workdir, clock)  # the receipt to Mette uses up her hour
     planned = remind(app)
-    assert [p.state for p in planned] == ["deferred: rate limit 1/hour"]
+    assert [p.state for p in planned] == ["deferred: rate limit: mette@boligselskabet-nord.dk already has "
+                                          "1 mail(s) from us in the last hour (limit 1)"]
     clock.advance(hours=1, minutes=1)
     remind_and_drain(app)
     assert _reminders_in(smtp_sink) == [("mette@boligselskabet-nord.dk",

@@ -133,7 +133,7 @@ def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
     limit = ctx.settings.processing.max_message_bytes
     if msg.size > limit:
         return _finish(msg, ctx, Outcome.TRIAGE, f"message is {msg.size} bytes, above the limit of {limit}")
-    mail = parse_mail(msg.raw)
+    mail = parse_mail(msg.raw, ctx.settings.processing.sizes)
     msg.subject = mail.subject[:2000]
     msg.sender = mail.from_addr
     route = staff_route(msg)

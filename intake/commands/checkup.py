@@ -49,6 +49,18 @@ def _smtp_token(smtp: SmtpSettings) -> str:
     return f"{smtp.auth.upper()} token for {smtp.username} from {provider.describe()}, valid for {left} min"
 
 
+def senders_line(settings: Settings) -> str:
+    """Who gets automatic mail: senders the trusted server verified, or anyone within the rate limits."""
+    o = settings.outbox
+    limits = (f"{o.max_per_recipient_per_hour} per recipient, {o.max_per_domain_per_hour} per domain, "
+              f"{o.max_per_hour} in all per hour")
+    if o.trusted_authserv_id:
+        return (f"receipts and reminders only to senders that {o.trusted_authserv_id} verified "
+                f"(its Authentication-Results: DMARC, or SPF/DKIM aligned), and at most {limits}")
+    return (f"no trusted Authentication-Results header ([outbox] trusted_authserv_id): receipts rely on "
+            f"rate limits alone ({limits}); anyone can make us write to any address")
+
+
 def run_checks(config_path: str | None) -> int:
     """Run every check, print one line each and a verdict; return 0, 1 or 75."""
     worst = 0
@@ -122,6 +134,7 @@ def run_checks(config_path: str | None) -> int:
         _line("ok", "outbox", f"mail is written as files into {settings.outbox.dir}")
     if not settings.outbox.staff:
         _line("warn", "digest", "[outbox] staff is empty: the daily digest goes to nobody")
+    _line("ok" if settings.outbox.trusted_authserv_id else "note", "senders", senders_line(settings))
     verdict = {0: "all good", 1: "something must be fixed (exit 1)",
                75: "a server is unreachable; try again later (exit 75)"}[worst]
     print(f"verdict: {verdict}")

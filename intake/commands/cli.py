@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -12,6 +13,7 @@ from intake import logs, progress
 from intake.commands import operating
 from intake.errors import ConfigError, IntakeError, TemporaryFailure
 from intake.settings import load_settings
+from store.files import UMASK
 
 if TYPE_CHECKING:  # the wiring is imported by the commands that need it
     from intake.app import App
@@ -230,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    # files with applicants' data are never world-readable (explicit modes besides: store/files.py)
+    os.umask(UMASK)
     args = build_parser().parse_args(argv)
     logs.setup(args.verbose, args.quiet, args.log_format)
     progress.use_bars(sys.stderr.isatty() and args.log_format == "text")

@@ -13,6 +13,7 @@ from pathlib import Path
 from intake.app import App
 from intake.errors import ConfigError
 from store.db import transaction
+from store.files import open_private, write_private
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,9 @@ def digest_command(app: App, out: str | None, send: bool) -> int:
         if out:
             html_path = Path(out)
             html_path.parent.mkdir(parents=True, exist_ok=True)
-            html_path.write_text(d.html, encoding="utf-8")
+            write_private(html_path, d.html)  # names and cases: 0640
             text_path = html_path.with_name(html_path.name + ".txt")
-            text_path.write_text(d.text, encoding="utf-8")
+            write_private(text_path, d.text)
             print(f"digest written: {html_path} and {text_path}")
         if send:
             try:
@@ -62,13 +63,14 @@ def export_command(app: App, fmt: str, out: str) -> int:
             if out == "-":
                 raise ConfigError("export --format xlsx needs a file name for --out")
             Path(out).parent.mkdir(parents=True, exist_ok=True)
-            n = export.write_xlsx(s, out)
+            with open_private(out) as sheet:  # applicants' data: 0640
+                n = export.write_xlsx(s, sheet)
             print(f"{n} application(s) written to {out}")
         elif out == "-":
             export.write_json(s, app.pool.timezone, sys.stdout)
         else:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
-            with open(out, "w", encoding="utf-8") as f:
+            with open_private(out, "w", encoding="utf-8") as f:
                 n = export.write_json(s, app.pool.timezone, f)
             print(f"{n} case(s) written to {out}")
     return 0

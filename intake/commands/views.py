@@ -14,7 +14,7 @@ from intake.pool import Pool
 from notifications.render import one_line
 from store.casedata import current_submission
 from store.models import Case, RawMessage
-from store.words import MessageState, Outcome
+from store.words import MessageState, Outcome, SenderAuth
 
 
 def local(ts: dt.datetime | None, pool: Pool) -> str:
@@ -60,7 +60,8 @@ def cases_table(s: Session, pool: Pool, kind: str | None = None, status: str | N
         problems = len(current.problems) if current else 0
         attachments = len(current.attachments) if current else 0
         rows.append([
-            c.case_id, c.kind, c.status, local(c.received_at, pool), one_line(c.sender, 34),
+            c.case_id, c.kind, c.status, local(c.received_at, pool),
+            ("! " if c.sender_auth == SenderAuth.UNVERIFIED else "") + one_line(c.sender, 34),
             one_line(c.org_name, 30) or "-", str(attachments), str(problems),
         ])
     return _table(["case", "kind", "status", "received", "sender", "organisation", "files", "problems"], rows)
@@ -141,7 +142,8 @@ def case_detail(s: Session, case: Case, pool: Pool) -> str:
     """Everything about one case: submissions, attachments, fields, budget, problems, history."""
     out = [
         f"Case {case.case_id}  ({case.kind}, status: {case.status})",
-        f"  sender:       {case.sender_name + ' ' if case.sender_name else ''}<{case.sender or '-'}>",
+        f"  sender:       {case.sender_name + ' ' if case.sender_name else ''}<{case.sender or '-'}>"
+        + ("   AFSENDER IKKE BEKRÆFTET (no automatic mail)" if case.sender_auth == SenderAuth.UNVERIFIED else ""),
         f"  subject:      {case.subject or '-'}",
         f"  received:     {local(case.received_at, pool)} ({pool.timezone.key})",
         f"  organisation: {case.org_name or '-'}   CVR: {case.cvr or '-'}   municipality: {case.municipality or '-'}",

@@ -2,7 +2,10 @@
 
 The spreadsheet has one row per application with the values the committee
 weighs and two empty decision columns (``beslutning``, ``bevilget beløb``) that
-``intake.committee.decisions`` reads back by their header names. The JSON follows
+``intake.committee.decisions`` reads back by their header names. Every text in
+it is written as text, never as a formula (:func:`as_text`): an organisation
+called ``=HYPERLINK("http://…","klik")`` is shown, not run. Numbers we computed
+stay numbers. The JSON follows
 the contract in DESIGN.md ("The JSON export"): amounts are strings with two
 decimals, never floats.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,6 +36,17 @@ CASE_ID_HEADER = "Sags-id"
 DECISION_HEADER = "beslutning"
 GRANTED_HEADER = "bevilget beløb"
 MONEY = "#,##0.00"  # openpyxl stores English syntax; Excel shows the reader's separators
+# What a spreadsheet program may take for the start of a formula (OWASP "CSV injection"),
+# after leading tabs and line breaks, which are dropped.
+FORMULA_START = ("=", "+", "-", "@")
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # openpyxl refuses these
+
+
+def as_text(value: str) -> str:
+    """Text as the sheet shows it, never a formula: a leading ``=``, ``+``, ``-`` or ``@`` gets
+    an apostrophe before it, leading tabs and line breaks and characters XML cannot hold go."""
+    text = _NOT_IN_XML.sub("", value).lstrip("\t\r\n")
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,12 @@ def application_workbook(session: Session) -> Workbook:
         cell.font, cell.fill = bold, shade
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for case in cd.all_cases(session, kind=MailKind.APPLICATION):
-        ws.append([col.value(case) for col in COLUMNS])
+        row = ws.max_row + 1
+        for i, col in enumerate(COLUMNS, start=1):
+            value = col.value(case)
+            cell = ws.cell(row=row, column=i, value=as_text(value) if isinstance(value, str) else value)
+            if cell.data_type == "f":  # cannot happen after as_text; never let it through
+                raise ValueError(f"a formula in the committee sheet at {cell.coordinate}")
     for i, col in enumerate(COLUMNS, start=1):
         longest = 0
         for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):

@@ -107,7 +107,8 @@ class Application(Arrival):
 
     ``fields`` and ``budget`` have the shapes of docs/contracts.md;
     ``required`` are the field map's required keys; ``form_findings`` and
-    ``budget_findings`` are the readers' own problems.
+    ``budget_findings`` are the readers' own problems, ``mail_findings`` the MIME
+    reader's (the mail passed a limit, so no attachment was read).
     """
 
     fields: Mapping[str, Any]
@@ -115,6 +116,7 @@ class Application(Arrival):
     required: tuple[str, ...]
     form_findings: Sequence[Finding] = ()
     budget_findings: Sequence[Finding] = ()
+    mail_findings: Sequence[Finding] = ()  # the MIME reader's: a limit passed, only headers read
 
     def value(self, key: str) -> Any:
         """The normalised value of a form field, or None when it is absent or empty."""
@@ -170,6 +172,7 @@ class Report(Arrival):
     files: Sequence[ReportFile] = ()
     earlier_parts: frozenset[str] = frozenset()  # sent in earlier submissions of the case
     findings: Sequence[Finding] = ()  # the report reader's own problems
+    mail_findings: Sequence[Finding] = ()  # the MIME reader's: a limit passed, only headers read
 
     @property
     def found(self) -> set[str]:

@@ -15,7 +15,7 @@ from intake.rules.base import Application, Rule, decimal_or_none
 from parsers import danish, normalize
 from parsers.codes import Finding, ProblemCode
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")  # labels without dots: no backtracking
 
 
 class FieldRule(Rule[Application]):

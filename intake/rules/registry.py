@@ -114,7 +114,12 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 def check_application(subject: Application, texts: Texts) -> list[Problem]:
-    """Every problem of an application, in a stable order, in Danish."""
+    """Every problem of an application, in a stable order, in Danish.
+
+    A mail that passed a MIME limit had no attachment read: its finding says so, first,
+    instead of "the form is missing"."""
+    if subject.mail_findings:
+        return _dedupe(texts.render_all([*run((deadline.Late(),), subject), *subject.mail_findings]))
     found = run(APPLICATION_ARRIVAL, subject)
     found += [*subject.form_findings, *subject.budget_findings]
     found += run(APPLICATION_CONTENT, subject)
@@ -122,7 +127,10 @@ def check_application(subject: Application, texts: Texts) -> list[Problem]:
 
 
 def check_report(subject: Report, texts: Texts) -> list[Problem]:
-    """Every problem of a final report, in a stable order, in Danish."""
+    """Every problem of a final report, in a stable order, in Danish (a mail that passed a MIME
+    limit: only whether it was late, and why nothing was read)."""
+    if subject.mail_findings:
+        return texts.render_all([*run((deadline.ReportLate(),), subject), *subject.mail_findings])
     found = run(REPORT_ARRIVAL, subject) + list(subject.findings) + run(REPORT_CONTENT, subject)
     return texts.render_all(found)
 

@@ -101,7 +101,11 @@ def view(raw: bytes) -> MailView:
         text = text[:MAX_TEXT] + "\n[…]"
     files = [FileView(i, a.filename or f"vedhæftning-{i + 1}", len(a.data), _kind(a.data))
              for i, a in enumerate(mail.attachments)]
-    return MailView(sender=mail.from_addr or "", sender_name=mail.from_name or "",
+    # a From we could not read as one address is shown as written (cleaned), with why
+    shown = mail.from_addr or " ".join("".join(ch if ch.isprintable() else " " for ch in mail.header("from") or "")
+                                        .split())[:200]
+    why = f" ({mail.sender_problem})" if mail.sender_problem and shown else ""
+    return MailView(sender=shown, sender_name=(mail.from_name or "") + why,
                     to=", ".join(mail.to), subject=mail.subject, date_header=mail.date_header or "",
                     text=text, files=files)
 

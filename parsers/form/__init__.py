@@ -8,7 +8,8 @@ read it, which is a different code from "not filled in".
 
 Stable API::
 
-    read_application_form(data: bytes, fieldmap: FieldMap, *, max_pages: int) -> FormReading
+    read_application_form(data: bytes, fieldmap: FieldMap, *, max_pages: int,
+                          sizes: SizeLimits = DEFAULT) -> FormReading
     FormReading.values   # {key: {"value": <normalised>, "raw": str, "source": str}}
     FormReading.problems # [{"code": str, "field": str | None, "params": dict}]
     FormReading.method   # "fields" | "text" | None
@@ -26,6 +27,10 @@ code                        field       params
 form_corrupt                None        {"error": exception class name}
 form_encrypted              None        {}
 form_too_many_pages         None        {"pages": int, "max_pages": int}
+form_unpacks_too_large      None        {"size": Danish size, "limit": Danish size}  (a stream,
+                                        all streams, or the pages' descriptions inflate beyond
+                                        the limits of ``parsers.limits``: checked first)
+form_too_many_objects       None        {"objects": int, "max_objects": int}
 form_scanned                None        {"pages": int}  (no text: a scan or photo)
 form_empty                  None        {}  (the labels are there, every field empty)
 form_not_recognised         None        {"pages": int}  (text, but none of our labels)

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from parsers import normalize
+from parsers import danish, normalize, pdfguard
 from parsers.codes import Finding, ProblemCode, finding
 from parsers.fieldmap import FieldMap, FormField
 from parsers.form import labels, pdftext
+from parsers.limits import DEFAULT, SizeLimits, TooLarge
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
@@ -42,11 +43,14 @@ class FormReading:
 # --- entry point -------------------------------------------------------------
 
 
-def read_application_form(data: bytes, fieldmap: FieldMap, *, max_pages: int) -> FormReading:
-    """Read the form's values: AcroForm fields via pypdf, else the page text by label."""
+def read_application_form(data: bytes, fieldmap: FieldMap, *, max_pages: int,
+                          sizes: SizeLimits = DEFAULT) -> FormReading:
+    """Read the form's values: AcroForm fields via pypdf, else the page text by label.
+
+    The PDF's streams are inflated with a cap before any page is read (``sizes``)."""
     reading = FormReading()
     try:
-        _read(data, fieldmap, max_pages, reading)
+        _read(data, fieldmap, max_pages, sizes, reading)
     except Exception as exc:  # never let a hostile PDF escape as an exception
         reading.values.clear()
         reading.problems = [p for p in reading.problems if p["field"] is None]
@@ -55,7 +59,16 @@ def read_application_form(data: bytes, fieldmap: FieldMap, *, max_pages: int) ->
     return reading
 
 
-def _read(data: bytes, fm: FieldMap, max_pages: int, reading: FormReading) -> None:
+def _too_large(reading: FormReading, exc: TooLarge) -> None:
+    """The problem for a PDF refused at a size limit."""
+    if exc.what == "objects":
+        reading.problem(ProblemCode.FORM_TOO_MANY_OBJECTS, objects=exc.size, max_objects=exc.limit)
+    else:
+        reading.problem(ProblemCode.FORM_UNPACKS_TOO_LARGE, size=danish.size_da(exc.size),
+                        limit=danish.size_da(exc.limit))
+
+
+def _read(data: bytes, fm: FieldMap, max_pages: int, sizes: SizeLimits, reading: FormReading) -> None:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
@@ -82,6 +95,12 @@ def _read(data: bytes, fm: FieldMap, max_pages: int, reading: FormReading) -> No
         return
     if pages == 0:
         reading.problem(ProblemCode.FORM_CORRUPT, error="no pages")
+        return
+    try:
+        # before pypdf reads a field or pdfplumber a page: every stream inflated with a cap
+        pdfguard.check_pdf(data, reader, sizes, content_pages=pages)
+    except TooLarge as exc:
+        _too_large(reading, exc)
         return
     reading.form_version = _version_from_metadata(reader)
 
