@@ -212,6 +212,7 @@ def record_decision(session: Session, case: Case, decision: str, amount: Decimal
     before = case.status
     case.status, case.decision, case.granted_amount = decision, decision, amount_text
     case.decision_reason = reason
+    case.decision_version = (case.decision_version or 0) + 1  # the letter for it is due now
     case.updated_at = now
     detail = f"{decision}" + (f" {kroner(amount)}" if amount is not None else "")
     detail += f": {reason}" if reason else ""
