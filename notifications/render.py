@@ -53,6 +53,16 @@ class PoolFacts:
     assessment: str
     report_subject: str = ""
     parts: dict[str, str] = field(default_factory=dict)  # report part key -> Danish name
+    # how to reach us and how soon we answer (pool file [contact]): the end of every letter
+    phone: str = ""
+    hours: str = ""
+    privacy_url: str = ""
+    handling_days: int = 0
+    documentation_parts: dict[str, str] = field(default_factory=dict)  # part key -> Danish name
+    documentation_required: tuple[str, ...] = ()
+    documentation_subject: str = ""  # what a grantee writes in the subject ("Dokumentation")
+    reminder_days: int = 0  # documentation is reminded this many days after a quarter ends
+    conditions: tuple[str, ...] = ()  # a grant's conditions, as the grant letter lists them
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class Sender:
     from_address: str
     from_name: str
     reply_to: str
+    loop: str = ""  # the inbox our mail names in X-Loop, so that it is known when it comes back
 
     @property
     def domain(self) -> str:
@@ -84,6 +95,12 @@ def labels() -> dict[str, Any]:
     """Danish names for form fields, attachment roles and file types (``config/templates/labels.da.toml``)."""
     text = resources.files("config").joinpath("templates", "labels.da.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
+
+
+def subject_words() -> tuple[str, ...]:
+    """The words our subjects start with after the case tag (``Kvittering`` …): a reply's
+    subject loses them before ours is put in front (``labels.da.toml [subjects]``)."""
+    return tuple(labels()["subjects"].values())
 
 
 def one_line(text: str | None, n: int) -> str:
@@ -128,6 +145,13 @@ def render_pair(base: str, context: dict[str, Any]) -> tuple[str, str]:
             env.get_template(f"{base}.html.j2").render(**context))
 
 
+def _loop_header(msg: EmailMessage, sender: Sender) -> None:
+    """``X-Loop: <our inbox>`` (as ticket systems and procmail write it): mail that comes back
+    with it is ours, and routing ignores it instead of answering it."""
+    if sender.loop:
+        msg["X-Loop"] = sender.loop
+
+
 def build_message(
     *,
     sender: Sender,
@@ -162,6 +186,7 @@ def build_message(
     # and ask Exchange not to send out-of-office answers to it.
     msg["Auto-Submitted"] = auto_submitted
     msg["X-Auto-Response-Suppress"] = "All"
+    _loop_header(msg, sender)
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return Rendered(message_id=message_id, subject=subject, raw=msg.as_bytes(policy=email.policy.SMTP))
