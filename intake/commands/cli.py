@@ -207,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     di = dcs.add_parser("import", help="read decisions from the filled-in committee spreadsheet")
     di.add_argument("file", metavar="FILE")
     di.set_defaults(func=lambda a: staff().decisions_import_command(_app(a), a.file))
+    from intake.commands.grantcommands import add_parsers as add_grant_parsers
+
+    add_grant_parsers(sub, dcs, _app)  # decisions letters, documentation, payouts
 
     demo = sub.add_parser("demo", help="a complete run on generated sample mail")
     demo.add_argument("--dir", help="work folder (default: a new temporary folder)")
