@@ -1,7 +1,8 @@
 """Exports for the committee: a spreadsheet of applications and JSON of every case.
 
 The spreadsheet has one row per application with the values the committee
-weighs and two empty decision columns (``beslutning``, ``bevilget beløb``) that
+weighs and three empty decision columns (``beslutning``, ``bevilget beløb`` and,
+for an afslag, an optional short ``begrundelse`` the letter passes on) that
 ``intake.committee.decisions`` reads back by their header names. The JSON follows
 the contract in DESIGN.md ("The JSON export"): amounts are strings with two
 decimals, never floats.
@@ -31,6 +32,7 @@ SHEET_TITLE = "Ansøgninger"
 CASE_ID_HEADER = "Sags-id"
 DECISION_HEADER = "beslutning"
 GRANTED_HEADER = "bevilget beløb"
+REASON_HEADER = "begrundelse"  # the committee's short reason for an afslag (optional), sent in the letter
 MONEY = "#,##0.00"  # openpyxl stores English syntax; Excel shows the reader's separators
 
 
@@ -80,6 +82,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("Status", lambda c: c.status, 11),
     Column(DECISION_HEADER, lambda c: c.decision, 12),
     Column(GRANTED_HEADER, lambda c: _money(c.granted_amount), 15, MONEY),
+    Column(REASON_HEADER, lambda c: c.decision_reason, 40, wrap=True),
 )
 
 
