@@ -99,6 +99,16 @@ class Pool:
         return dt.datetime.combine(day, dt.time(0, 0), tzinfo=self.timezone)
 
     @property
+    def documentation_reminder_days(self) -> int:
+        """Days after a quarter's end that its documentation is on time (then one reminder)."""
+        return self.documentation.reminder_days if self.documentation is not None else 0
+
+    @property
+    def answer_warning_days(self) -> int:
+        """Days before ``answer_by`` from which applicants without an answer are a warning."""
+        return self.letters.answer_warning_days if self.letters is not None else 0
+
+    @property
     def ceiling_per_fte(self) -> Decimal:
         """The most one full-time caretaker can be funded for over the whole period."""
         salary = sum(
