@@ -19,7 +19,7 @@ from intake.errors import ConfigError
 from intake.pool import Pool, grant_conditions
 from intake.routing import reply_base
 from intake.settings import Settings
-from notifications import reminders
+from notifications import documentation, reminders
 from notifications.drain import DrainReport, DrainSettings, drain
 from notifications.outbox import Limits
 from notifications.receipts import Incoming, ReceiptSetup, queue_receipt
@@ -167,16 +167,26 @@ def reminder_rules(pool: Pool) -> list[reminders.Rule]:
 
 
 def remind(app: Wired, dry_run: bool = False) -> list[reminders.Planned]:
-    """Queue the reminders due now (in one transaction), or only list them with ``dry_run``."""
+    """Queue the reminders due now (in one transaction), or only list them with ``dry_run``:
+    the pool file's ``[[reminders]]``, then a quarter's documentation still missing."""
     setup = receipt_setup(app.settings, app.pool)
     rules = reminder_rules(app.pool)
+    docs = app.pool.documentation
+
+    def run(s: Session) -> list[reminders.Planned]:
+        now = app.context.now()
+        planned = reminders.run(s, rules, setup, now, dry_run=dry_run)
+        if docs is not None:
+            planned += documentation.remind(s, app.pool.quarters, docs.reminder_days, setup, now, dry_run)
+        return planned
+
     if dry_run:
         with app.context.factory() as s:
-            planned = reminders.run(s, rules, setup, app.context.now(), dry_run=True)
+            planned = run(s)
             s.rollback()
         return planned
     with transaction(app.context.factory) as s:
-        return reminders.run(s, rules, setup, app.context.now())
+        return run(s)
 
 
 def remind_and_drain(app: Wired) -> None:

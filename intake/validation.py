@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from decimal import Decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -195,14 +195,14 @@ def check_templates(settings: Settings, pool: Pool) -> None:
                         ("documentation-rejected", {"amount": "", "reason": "x"}),
                         ("documentation-reminder", {"quarter_id": "2026Q1", "ended": "x", "due": "x"})):
         renders.append((base, documentation.context(case, "1. kvartal 2026", setup, **extra)))
-    for kind in LetterKind:
-        facts = letters.LetterFacts(case_id=case.case_id, version=1, kind=kind, recipient="a@example.org",
+    for letter_kind in LetterKind:
+        facts = letters.LetterFacts(case_id=case.case_id, version=1, kind=letter_kind, recipient="a@example.org",
                                     name="Ansøger", org_name="Boligselskabet", address="Vej 1", cvr="12345674",
                                     amount=Decimal(1), applied=Decimal(2), fte=Decimal(1), years=(2026,),
                                     plan=(("1. kvartal 2026", Decimal(1)),), reason="x",
                                     corrects=pool.application_deadline)
         for for_pdf in (False, True):
-            renders.append((f"letter-{kind}", {**letters.context(facts, setup), "for_pdf": for_pdf}))
+            renders.append((f"letter-{letter_kind}", {**letters.context(facts, setup), "for_pdf": for_pdf}))
     env = environment()
     for base, context in renders:
         for ext in ("txt", "html"):

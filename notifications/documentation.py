@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from notifications import outbox, policy
 from notifications.receipts import ReceiptSetup, and_list, pool_dates
 from notifications.reminders import Planned
-from notifications.render import build_message, labels, render_pair
+from notifications.render import build_message, labels, render_letter
 from parsers.danish import date_da, deadline_da
 from parsers.quarters import Quarter
 from store import casedata as cd
@@ -70,8 +70,8 @@ def queue_decision(session: Session, grant: Case, quarter_id: str, quarter_label
         log.info("case %s %s: no mail about the decision: %s", grant.case_id, quarter_id, why)
         return f"skipped: {why}"
     base = "documentation-approved" if approved else "documentation-rejected"
-    context = context(grant, quarter_label, setup, amount=amount, reason=reason)
-    text, html = render_pair(base, context)
+    ctx = context(grant, quarter_label, setup, amount=amount, reason=reason)
+    text, html = render_letter(base, ctx)
     word = labels()["subjects"]["approved" if approved else "rejected"]
     parent, refs = _thread(session, grant, documentation)
     rendered = build_message(
@@ -128,9 +128,9 @@ def remind(session: Session, quarters: Sequence[Quarter], days: int, setup: Rece
 
 def _queue_reminder(session: Session, grant: Case, quarter: Quarter, days: int, recipient: str,
                     setup: ReceiptSetup, now: dt.datetime) -> OutboxMessage:
-    context = context(grant, quarter.label, setup, quarter_id=quarter.id, ended=date_da(quarter.end),
-                       due=deadline_da(due_day(quarter, days)))
-    text, html = render_pair("documentation-reminder", context)
+    ctx = context(grant, quarter.label, setup, quarter_id=quarter.short, ended=date_da(quarter.end),
+                  due=deadline_da(due_day(quarter, days)))
+    text, html = render_letter("documentation-reminder", ctx)
     parent, refs = _thread(session, grant, None)
     rendered = build_message(
         sender=setup.sender, to_addr=recipient, to_name=grant.sender_name,

@@ -24,7 +24,7 @@ from typing import Any
 
 from notifications.pdf import letter_pdf
 from notifications.receipts import ReceiptSetup, and_list, pool_dates
-from notifications.render import Rendered, build_message, environment, labels
+from notifications.render import Rendered, build_message, environment, labels, tidy_text
 from parsers.danish import date_da, kroner, number_da
 from store.words import LetterKind
 
@@ -89,14 +89,14 @@ def render(facts: LetterFacts, setup: ReceiptSetup, now: dt.datetime) -> tuple[s
     ctx = context(facts, setup)
     env = environment()
     base = f"letter-{facts.kind}"
-    text = env.get_template(f"{base}.txt.j2").render(**ctx, for_pdf=False)
+    text = tidy_text(env.get_template(f"{base}.txt.j2").render(**ctx, for_pdf=False))
     html = env.get_template(f"{base}.html.j2").render(**ctx)
     pool = setup.pool
     pdf = letter_pdf(
         title=ctx["subject"], sender=[pool.owner, pool.name, pool.inbox],
         recipient=[facts.org_name, *facts.address.split("\n"), f"Att.: {facts.name}" if facts.name else ""],
         meta=[date_da(now.astimezone(pool.timezone).date()), f"Sagsnummer: {facts.case_id}"],
-        text=env.get_template(f"{base}.txt.j2").render(**ctx, for_pdf=True))
+        text=tidy_text(env.get_template(f"{base}.txt.j2").render(**ctx, for_pdf=True)))
     return ctx["subject"], text, html, pdf
 
 

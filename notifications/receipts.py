@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from notifications import outbox, policy
-from notifications.render import PoolFacts, Sender, build_message, labels, render_pair
+from notifications.render import PoolFacts, Sender, build_message, labels, render_letter
 from parsers.danish import date_da, datetime_da, deadline_da, kroner, number_da, quarter_da
 from store import casedata as cd
 from store import grants
@@ -161,6 +161,7 @@ def receipt_context(case: Case, submission: Submission | None, incoming: Incomin
     found = grant.parts if grant is not None else frozenset()
     return {
         "case_id": case.case_id,
+        "tag": grant.case_id if grant is not None else case.case_id,  # the number the mail carries
         "kind": case.kind,
         "kind_label": words["kinds"].get(case.kind, case.kind),
         "status": case.status,
@@ -240,10 +241,10 @@ def queue_receipt(session: Session, case: Case, submission: Submission | None,
         return None
     grant = grant_of(session, case)
     context = receipt_context(case, submission, incoming, setup.pool, grant)
-    text, html = render_pair(f"receipt-{case.kind}", context)
+    text, html = render_letter(f"receipt-{case.kind}", context)
     refs = [*incoming.references, incoming.message_id] if incoming.message_id else list(incoming.references)
-    # a grantee knows one case number, the grant's: documentation receipts carry that one
-    tag = grant.case_id if grant is not None and case.kind == MailKind.DOCUMENTATION else case.case_id
+    # a grantee knows one case number, the grant's: a report's or documentation's receipt carries it
+    tag = grant.case_id if grant is not None else case.case_id
     base = incoming.subject if incoming.subject_base is None else incoming.subject_base
     rendered = build_message(
         sender=setup.sender, to_addr=recipient, to_name=context["name"],

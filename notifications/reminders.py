@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, aliased
 
 from notifications import outbox, policy
 from notifications.receipts import ReceiptSetup, and_list, pool_dates, problem_lines
-from notifications.render import Rendered, build_message, environment, labels
+from notifications.render import Rendered, build_message, environment, labels, tidy_text
 from parsers.danish import date_da, deadline_da, kroner
 from store import casedata as cd
 from store import grants
@@ -129,7 +129,7 @@ def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetu
     parent, refs = thread_under_receipt(session, case)
     return build_message(
         sender=setup.sender, to_addr=case.sender or "", to_name=case.sender_name, subject=subject,
-        text=str(text_module), html=html, now=now, auto_submitted="auto-generated",
+        text=tidy_text(str(text_module)), html=html, now=now, auto_submitted="auto-generated",
         in_reply_to=parent, references=refs,
     )
 

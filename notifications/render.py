@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import email.errors
 import email.policy
+import re
 import tomllib
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -136,6 +137,19 @@ def environment() -> jinja2.Environment:
     env.filters["kr"] = kroner
     env.filters["tal"] = number_da
     return env
+
+
+def tidy_text(text: str) -> str:
+    """A letter's text with no space at a line's end and never more than one empty line in a row
+    (the templates' blocks and macros leave some behind)."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def render_letter(base: str, context: dict[str, Any]) -> tuple[str, str]:
+    """:func:`render_pair` for a mail to an applicant or grantee: its text tidied (:func:`tidy_text`)."""
+    text, html = render_pair(base, context)
+    return tidy_text(text), html
 
 
 def render_pair(base: str, context: dict[str, Any]) -> tuple[str, str]:

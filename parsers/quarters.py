@@ -65,6 +65,11 @@ class Quarter:
         return nxt.start - dt.timedelta(days=1)
 
     @property
+    def short(self) -> str:
+        """``Q1 2026``: how a grantee writes it in a subject."""
+        return f"Q{self.number} {self.year}"
+
+    @property
     def label(self) -> str:
         """``1. kvartal 2026``."""
         return danish.quarter_da(self.year, self.number)

@@ -55,6 +55,20 @@ def last_letter(s: Session, case: Case) -> DecisionLetter | None:
     return letters[-1] if letters else None
 
 
+def decision_now(case: Case) -> tuple[str, str | None, str | None]:
+    """What a letter about the case's current decision says: decision, amount, reason."""
+    return case.status, case.granted_amount, case.decision_reason if case.status == CaseStatus.REJECTED else None
+
+
+def letter_due(s: Session, case: Case) -> bool:
+    """True when a decided case's current decision has no letter: none yet, or the decision
+    changed since its letter (a decision changed and changed back needs none)."""
+    last = last_letter(s, case)
+    if last is None:
+        return True
+    return last.version < case.decision_version and (last.decision, last.amount, last.reason) != decision_now(case)
+
+
 def letter_outbox(s: Session, letter: DecisionLetter) -> OutboxMessage | None:
     """The outbox row of a decision letter (its Message-ID, whether it went)."""
     return s.get(OutboxMessage, letter.outbox_pk) if letter.outbox_pk is not None else None

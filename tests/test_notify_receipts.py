@@ -257,7 +257,7 @@ def test_a_receipt_that_cannot_be_made_never_costs_the_case(make_app, workdir, c
     def broken(*args, **kwargs):
         raise KeyError("template bug")
 
-    monkeypatch.setattr(receipts, "render_pair", broken)
+    monkeypatch.setattr(receipts, "render_letter", broken)
     app = make_app()
     deliver(workdir, application("nord", "Mette Hansen <mette@boligselskabet-nord.dk>", _recent(clock, 5)))
     poll_once(app)

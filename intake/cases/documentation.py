@@ -8,7 +8,8 @@ Documentation mail arrives in three ways:
   sender, mail domain or name (``matching.find_granted_application``); no grant
   found → triage with the reason;
 * a mail with the grant's case tag (or a reply to our mail about the grant)
-  that carries attachments and names documentation or a quarter;
+  that carries attachments and names documentation or a quarter (one naming the
+  final report becomes the report on that grant);
 * a reply to a documentation receipt, on the quarter's documentation case.
 
 The quarter is read from the subject, the file names or the text
@@ -44,10 +45,9 @@ from store.words import CaseEventKind, CaseStatus, MailKind, Outcome
 
 def names_documentation(mail: ParsedMail, ctx: p.Context) -> bool:
     """True when a mail on a grant names documentation or a quarter (its subject or file names)."""
-    base = routing.reply_base(mail.subject, ctx.pool.case_prefix, subject_words())
-    kind = routing.match_kind(base, ctx.pool)
-    if kind is not None and kind.kind == MailKind.DOCUMENTATION:
+    if _kind_named(mail, ctx) == MailKind.DOCUMENTATION:
         return True
+    base = routing.reply_base(mail.subject, ctx.pool.case_prefix, subject_words())
     return bool(quarters.mentions(base) or any(quarters.mentions(a.filename or "") for a in mail.attachments))
 
 
@@ -65,14 +65,27 @@ def record_new(s: Session, ctx: p.Context, msg: RawMessage, mail: ParsedMail,
     return _join(s, ctx, msg, mail, route, grant, how, extraction, None)
 
 
+def _kind_named(mail: ParsedMail, ctx: p.Context) -> str | None:
+    """The kind of mail the subject names under our tags and reply prefixes, if any."""
+    kind = routing.match_kind(routing.reply_base(mail.subject, ctx.pool.case_prefix, subject_words()), ctx.pool)
+    return kind.kind if kind is not None else None
+
+
 def record_reply(s: Session, ctx: p.Context, msg: RawMessage, mail: ParsedMail, route: routing.Route,
                  case: Case) -> bool:
-    """A mail on a case that is documentation: on a documentation case, or with attachments naming
-    documentation on a granted application. False when it is not (the pipeline goes on)."""
+    """A mail on a grant's case that is documentation or the final report (the grant letter asks
+    for the case number on all mail about the grant): on a documentation case, or with attachments
+    on a granted application. False when it is neither (the pipeline goes on)."""
+    granted = case.kind == MailKind.APPLICATION and case.status == CaseStatus.GRANTED
+    if granted and mail.attachments and _kind_named(mail, ctx) == MailKind.REPORT:
+        report = routing.Route(Outcome.CASE, f"{route.reason}; a final report", kind=MailKind.REPORT)
+        p._record_case(s, ctx, msg, mail, report, grant=case)
+        return True
     if case.kind == MailKind.DOCUMENTATION and case.parent_pk is not None:
         grant, same = s.get(Case, case.parent_pk), case
     elif (case.kind == MailKind.APPLICATION and case.status == CaseStatus.GRANTED and mail.attachments
-          and names_documentation(mail, ctx)):
+          and ((msg.staff_route or {}).get("case_id") or names_documentation(mail, ctx))):
+        # a person joined it to the grant, or it says it documents a quarter
         grant, same = case, None
     else:
         return False

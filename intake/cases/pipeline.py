@@ -163,8 +163,10 @@ def _report_parent(s: Session, msg: RawMessage, extraction: Extraction,
 
 
 def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
-                 route: routing.Route) -> tuple[str, str]:
-    """Make, extend or refresh the case a routed mail belongs to; (outcome, reason)."""
+                 route: routing.Route, grant: Case | None = None) -> tuple[str, str]:
+    """Make, extend or refresh the case a routed mail belongs to; (outcome, reason).
+
+    ``grant``: the granted application a report names by its case tag (else it is matched)."""
     existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
     if existing is not None:  # reprocessing: refresh what this mail says, keep the case
         _read_again(s, ctx, existing.case, mail, msg, existing)
@@ -177,7 +179,7 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
     extraction = extract(mail, route.kind, ctx, msg.internaldate)
     parent = None
     if route.kind == MailKind.REPORT:
-        parent, how = _report_parent(s, msg, extraction, mail)
+        parent, how = (grant, route.reason) if grant is not None else _report_parent(s, msg, extraction, mail)
         if parent is None:
             return Outcome.TRIAGE, f"report matches no granted application ({how})"
         earlier = find_open_report(s, parent)

@@ -46,14 +46,6 @@ class Pending:
         return self.facts.corrects is not None
 
 
-def _said(letter: DecisionLetter) -> tuple[str, str | None, str | None]:
-    return letter.decision, letter.amount, letter.reason
-
-
-def _now_says(case: Case) -> tuple[str, str | None, str | None]:
-    return case.status, case.granted_amount, case.decision_reason if case.status == CaseStatus.REJECTED else None
-
-
 def facts_for(case: Case, pool: Pool, last: DecisionLetter | None) -> tuple[letters.LetterFacts, str | None]:
     """What the letter for the case's current decision says, and why its plan is missing (if it is)."""
     granted = case.status == CaseStatus.GRANTED
@@ -80,10 +72,9 @@ def pending(s: Session, pool: Pool, setup: ReceiptSetup) -> list[Pending]:
     """Every letter due now, in case order (nothing is written)."""
     out = []
     for case in grants.decided(s):
-        last = grants.last_letter(s, case)
-        if last is not None and (last.version >= case.decision_version or _said(last) == _now_says(case)):
+        if not grants.letter_due(s, case):
             continue
-        facts, problem = facts_for(case, pool, last)
+        facts, problem = facts_for(case, pool, grants.last_letter(s, case))
         skip = policy.recipient_reason(facts.recipient, setup.own_addresses)
         out.append(Pending(case.case_id, facts.org_name, facts, skip, problem))
     return out
@@ -122,7 +113,7 @@ def send(s: Session, pool: Pool, setup: ReceiptSetup, now: dt.datetime, by: str)
                                 rendered=rendered, now=now, limits=None, case_pk=case.id)
         s.add(DecisionLetter(case_pk=case.id, version=case.decision_version, kind=p.facts.kind,
                              decision=case.status, amount=case.granted_amount,
-                             reason=_now_says(case)[2], corrects_pk=last.id if last is not None else None,
+                             reason=grants.decision_now(case)[2], corrects_pk=last.id if last is not None else None,
                              outbox_pk=row.id, recipient=p.facts.recipient, created_at=now, by=by))
         what = f"{'rettet ' if p.correction else ''}{p.facts.kind} sendt til {p.facts.recipient} af {by}"
         repo.add_event(s, case, CaseEventKind.LETTER, what, now)
