@@ -74,11 +74,12 @@ class PayoutResult:
 
 def _due(s: Session, quarter: Quarter) -> list[tuple[GrantQuarter, Case]]:
     paid = select(Payout.quarter_pk)
-    return list(s.execute(
+    rows = s.execute(
         select(GrantQuarter, Case).join(Case, Case.id == GrantQuarter.case_pk)
         .where(GrantQuarter.quarter == quarter.id, GrantQuarter.state == QuarterState.APPROVED,
                GrantQuarter.id.not_in(paid))
-        .order_by(Case.id)).tuples())
+        .order_by(Case.id))
+    return [(q, case) for q, case in rows]
 
 
 def _row(q: GrantQuarter, case: Case, tz: dt.tzinfo) -> Row | str:
