@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     cases = sub.add_parser("cases", help="what intake made of the mail")
     csub = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
     lst = csub.add_parser("list", help="list cases")
-    lst.add_argument("--kind", help="only this kind (application, report)")
+    lst.add_argument("--kind", help="only this kind (application, report, documentation)")
     lst.add_argument("--status", help="only this status")
     lst.add_argument("--triage", action="store_true", help="also list mail that made no case, with reasons")
     lst.set_defaults(func=cmd_cases_list)
