@@ -24,11 +24,18 @@ from sqlalchemy.orm import Session
 
 from notifications import outbox, policy
 from notifications.render import PoolFacts, Sender, build_message, labels, render_letter
-from parsers.danish import date_da, datetime_da, deadline_da, kroner, number_da, quarter_da
+from parsers.danish import date_da, datetime_da, deadline_da, kroner, number_da, quarter_da, size_da
 from store import casedata as cd
 from store import grants
 from store.models import Case, OutboxMessage, Submission
-from store.words import CaseStatus, MailKind, OutboxPurpose, OutboxState, QuarterState
+from store.words import (
+    AttachmentRole,
+    CaseStatus,
+    MailKind,
+    OutboxPurpose,
+    OutboxState,
+    QuarterState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +85,26 @@ def _format(value: Any, kind: str) -> str:
 
 
 def attachment_lines(submission: Submission | None, parts: dict[str, str]) -> list[dict[str, str]]:
-    """Each attachment's name and, in Danish, what we took it for (``parts``: the pool's part names)."""
+    """Each attachment's name and, in Danish, what we took it for (``parts``: the pool's part names):
+    ``{"name", "what", "line"}``, where ``line`` is the whole phrase ("læst som budget", or for a
+    file above the size limit "ikke læst, for stor (31,5 MB)")."""
     if submission is None:
         return []
     words = labels()
     out = []
     for a in submission.attachments:
-        if a.parts:
-            what = ", ".join(parts.get(part, part) for part in a.parts)
-        elif a.role:
+        if a.role == AttachmentRole.TOO_LARGE:
             what = words["roles"].get(a.role, a.role)
+            line = f"ikke læst, {what} ({size_da(a.size)})"
         else:
-            what = words["types"].get(a.detected_type, a.detected_type)
-        out.append({"name": a.filename or "(uden navn)", "what": what})
+            if a.parts:
+                what = ", ".join(parts.get(part, part) for part in a.parts)
+            elif a.role:
+                what = words["roles"].get(a.role, a.role)
+            else:
+                what = words["types"].get(a.detected_type, a.detected_type)
+            line = f"læst som {what}"
+        out.append({"name": a.filename or "(uden navn)", "what": what, "line": line})
     return out
 
 

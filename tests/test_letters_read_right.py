@@ -129,3 +129,17 @@ def test_a_report_receipt_names_its_grant_and_its_parts_in_danish(make_app, work
     for body in (text, html):
         assert "ledelseserklaering" not in body and "faglig_afrapportering" not in body
         assert "revisionsberetning:" not in body  # no field label in front of a message
+
+
+def test_a_file_too_large_to_read_is_named_with_its_size_in_megabytes(make_app, workdir, clock, smtp_sink):
+    app = make_app(smtp_sink.settings_toml() + "\n[processing]\nmax_attachment_bytes = 1048576\n")
+    big = b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024)  # 3 MB, above the 1 MB limit
+    deliver(workdir, SampleMail("big", make_mail(
+        "Ansøgning – Pulje til sociale viceværter", sender="Jens Ølgaard <jens@bf-syd.dk>", domain="bf-syd.dk",
+        attachments=[("Ansøgningsskema.pdf", big, PDF)]), clock.now))
+    poll_once(app)
+    (receipt,) = mails_to(smtp_sink, "jens@bf-syd.dk")
+    text = receipt.text()
+    assert "- Ansøgningsskema.pdf: ikke læst, for stor (3 MB)" in text
+    assert 'Filen "Ansøgningsskema.pdf" er for stor til at blive behandlet (3 MB; grænsen er 1 MB).' in text
+    assert "bytes" not in text and "læst som for stor" not in text
