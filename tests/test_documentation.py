@@ -84,8 +84,8 @@ def test_missing_payslips_are_asked_for_and_a_reply_completes_the_quarter(
     (receipt,) = mails_to(smtp_sink, METTE_ADDR, "Kvittering: Udbetaling")
     text = receipt.text()
     assert "Mailen nævner ikke, hvilket kvartal dokumentationen gælder. Vi har regnet med 1. kvartal 2026" in text
-    assert ("Vi mangler løndokumentation for kvartalet: lønsedler eller en lønoversigt for de sociale "
-            "viceværter.") in text
+    assert ("For at vi kan godkende kvartalet, mangler vi løndokumentation for kvartalet: lønsedler eller en "
+            "lønoversigt for de sociale viceværter.") in text
     assert _quarter(app, "2026Q1").inferred
 
     clock.advance(days=2)

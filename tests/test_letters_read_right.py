@@ -125,7 +125,7 @@ def test_a_report_receipt_names_its_grant_and_its_parts_in_danish(make_app, work
     assert "- Regnskab.pdf: læst som regnskab" in text
     for missing in ("den faglige afrapportering af resultaterne (højst 1½ side)",
                     "revisors revisionsberetning til regnskabet", "revisors revisionsprotokollat"):
-        assert f"- Vi mangler {missing}." in text and missing in html
+        assert f"- For at afrapporteringen er komplet, mangler vi {missing}." in text and missing in html
     for body in (text, html):
         assert "ledelseserklaering" not in body and "faglig_afrapportering" not in body
         assert "revisionsberetning:" not in body  # no field label in front of a message
