@@ -52,7 +52,16 @@ install -d -m 0750 -o "$user" -g "$user" "$state"
 
 step "virtual environment $prefix/.venv"
 install -d -m 0755 "$prefix"
-[ -x "$prefix/.venv/bin/python" ] || python3 -m venv "$prefix/.venv"
+# from a Python whose email package cannot put a line break into a header (CVE-2024-6923):
+# Debian's own /usr/bin/python3 has the fix backported (scripts/venv.sh checks by behaviour)
+source "$src/scripts/venv.sh"
+if ! { [ -x "$prefix/.venv/bin/python" ] && python_ok "$prefix/.venv/bin/python"; }; then
+  if ! py=$(pick_python); then
+    echo "error: no Python here has the email fix for CVE-2024-6923; install Debian's python3" >&2
+    exit 1
+  fi
+  "$py" -m venv --clear "$prefix/.venv"
+fi
 "$prefix/.venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
 "$prefix/.venv/bin/pip" install --quiet --disable-pip-version-check --upgrade "$src"
 
@@ -61,6 +70,9 @@ install -d -m 0755 "$etc"
 install -d -m 0700 "$creds"   # root only; systemd hands the files to the service (LoadCredential=)
 if [ ! -s "$creds/db-password" ]; then
   (umask 077; openssl rand -hex 24 > "$creds/db-password")
+fi
+if [ ! -s "$creds/web-secret" ]; then  # signs the staff web page's sessions
+  (umask 077; openssl rand -base64 48 > "$creds/web-secret")
 fi
 chmod 0600 "$creds"/*
 if [ ! -e "$etc/settings.toml" ]; then
@@ -95,11 +107,14 @@ chmod 0755 "$bin_dir/pulje-intake"
 step "database schema"
 "$bin_dir/pulje-intake" db upgrade
 
-step "systemd unit $unit_dir/pulje-intake.service"
+step "systemd units in $unit_dir"
 install -d -m 0755 "$unit_dir"
 sed -e "s|/opt/pulje-intake|$prefix|g" -e "s|/etc/pulje-intake|$etc|g" -e "s|/var/lib/pulje-intake|$state|g" \
     -e "s|^User=pulje-intake|User=$user|" -e "s|^Group=pulje-intake|Group=$user|" \
     "$src/deploy/pulje-intake.service" > "$unit_dir/pulje-intake.service"
+sed -e "s|/opt/pulje-intake|$prefix|g" -e "s|/etc/pulje-intake|$etc|g" -e "s|/var/lib/pulje-intake|$state|g" \
+    -e "s|^User=pulje-intake|User=$user|" -e "s|^Group=pulje-intake|Group=$user|" \
+    "$src/deploy/pulje-intake-web.service" > "$unit_dir/pulje-intake-web.service"
 if [ -d /run/systemd/system ] && [ "$unit_dir" = /etc/systemd/system ]; then
   systemctl daemon-reload
 fi
@@ -110,4 +125,5 @@ cat <<EOF
    - tenant_id, client_id and staff in $etc/settings.toml
    - pulje-intake check
    - systemctl enable --now pulje-intake;  pulje-intake status;  journalctl -u pulje-intake -f
+   - the staff web page: pulje-intake users add NAME;  systemctl enable --now pulje-intake-web
 EOF

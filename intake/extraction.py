@@ -2,8 +2,8 @@
 
 Each attachment is typed by its bytes and given a role: the application
 ``form``, the ``budget``, a part of a final report (``rapportdel``, with the
-parts it holds), ``bilag`` (anything else) or ``for stor`` (above the size
-limit, not read). The form and the budget are read with the field map and the
+parts it holds), a part of a quarter's documentation (``dokumentation``),
+``bilag`` (anything else) or ``for stor`` (above the size limit, not read). The form and the budget are read with the field map and the
 limits from the settings (through the reader protocols of
 ``parsers/readers.py``), the rules run, and the pipeline gets an
 :class:`Extraction` with a status. Pure: no database, no clock (the arrival
@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from intake.pool import Pool
 from intake.rules import registry
-from intake.rules.base import Application, Report
-from intake.rules.texts import Texts, field_labels
+from intake.rules.base import Application, Documentation, Report
+from intake.rules.texts import QUARTER_FIELD, Texts, field_labels
 from intake.settings import Settings
 from parsers import danish, filetype
 from parsers.codes import Finding, Problem, ProblemCode
@@ -29,7 +29,9 @@ from parsers.fieldmap import FieldMap, load_fieldmap
 from parsers.form import FormReading
 from parsers.limits import SizeLimits
 from parsers.mime import ParsedMail
+from parsers.quarters import QuarterReading, detect
 from parsers.readers import READERS, Readers
+from parsers.report import find_cvrs
 from store.words import AttachmentRole, CaseStatus, MailKind
 
 FORM_TYPES = (filetype.PDF, *filetype.WORD_PROCESSING, *filetype.IMAGES)
@@ -71,7 +73,8 @@ class Extraction:
     problems: list[Problem] = field(default_factory=list)
     status: CaseStatus = CaseStatus.RECEIVED
     late: bool = False
-    cvrs: list[str] = field(default_factory=list)  # CVR numbers found in a report's text
+    cvrs: list[str] = field(default_factory=list)  # CVR numbers found in a report's or documentation's text
+    quarter: QuarterReading | None = None  # documentation: which quarter it is for
 
     def value(self, key: str) -> Any:
         """The normalised value of a form field, or None."""
@@ -146,7 +149,8 @@ def assign_roles(infos: list[AttachmentInfo], max_bytes: int, fieldmap: FieldMap
 
 def texts_for(fieldmap: FieldMap, pool: Pool) -> Texts:
     """The Danish texts with the labels of this field map and pool."""
-    return Texts(field_labels(fieldmap, pool.report))
+    documentation = pool.documentation.spec if pool.documentation is not None else None
+    return Texts(field_labels(fieldmap, pool.report, documentation))
 
 
 def _read_form(infos: list[AttachmentInfo], data: dict[int, bytes], fieldmap: FieldMap,
@@ -221,6 +225,49 @@ def extract_report(mail: ParsedMail, context: ExtractionContext, received_at: dt
                       status=registry.status_for(problems, late), late=late, cvrs=reading.cvrs)
 
 
+def extract_documentation(mail: ParsedMail, context: ExtractionContext, received_at: dt.datetime,
+                          earlier_parts: Collection[str] = frozenset(),
+                          readers: Readers = READERS) -> Extraction:
+    """Which quarter the mail documents, and which of the quarter's parts its files hold.
+
+    Parts sent earlier for the same quarter count too. The quarter is a value like
+    any other (``fields["quarter"]``: ``{"value": "2026Q1", "raw", "source"}``),
+    absent when it is unclear (a problem says so).
+    """
+    limits = context.settings.processing
+    pool = context.pool
+    infos = describe_attachments(mail)
+    for a in infos:
+        a.role = AttachmentRole.TOO_LARGE if a.size > limits.max_attachment_bytes else AttachmentRole.OTHER
+    readable = [(info, att) for info, att in zip(infos, mail.attachments, strict=True)
+                if info.role != AttachmentRole.TOO_LARGE]
+    files = []
+    findings: list[Finding] = []
+    cvrs = find_cvrs(f"{mail.subject}\n{mail.text}")
+    if pool.documentation is not None:
+        reading = readers.report([(att.filename, att.data, info.detected_type) for info, att in readable],
+                                 pool.documentation.spec, max_pages=limits.max_pdf_pages,
+                                 sizes=limits.sizes)
+        for (info, _), rf in zip(readable, reading.files, strict=True):
+            info.role = AttachmentRole.DOCUMENTATION_PART if rf.parts else AttachmentRole.OTHER
+            info.parts = list(rf.parts)
+        files, findings = reading.files, list(reading.problems)
+        cvrs += [c for c in reading.cvrs if c not in cvrs]
+    quarter = detect(mail.subject, [a.filename for a in mail.attachments], mail.text, received_at,
+                     pool.quarters, pool.timezone)
+    fields: dict[str, Any] = {}
+    if quarter.quarter is not None:
+        how = "inferred from the arrival date" if quarter.inferred else (
+            f"{quarter.source}" + (" (year from the arrival date)" if quarter.year_inferred else ""))
+        fields[QUARTER_FIELD] = {"value": quarter.quarter.id, "raw": quarter.raw, "source": how}
+    subject = Documentation(received_at=received_at, pool=pool, attachments=infos,
+                            max_attachment_bytes=limits.max_attachment_bytes, files=files,
+                            earlier_parts=frozenset(earlier_parts), findings=findings, quarter=quarter)
+    problems = registry.check_documentation(subject, texts_for(load_fieldmap(), pool))
+    return Extraction(attachments=infos, fields=fields, problems=problems,
+                      status=registry.status_for(problems, False), cvrs=cvrs, quarter=quarter)
+
+
 def extract(mail: ParsedMail, kind: str, context: ExtractionContext,
             received_at: dt.datetime | None = None,
             earlier_parts: Collection[str] = frozenset()) -> Extraction:
@@ -230,4 +277,6 @@ def extract(mail: ParsedMail, kind: str, context: ExtractionContext,
         return extract_application(mail, context, received_at)
     if kind == MailKind.REPORT:
         return extract_report(mail, context, received_at, earlier_parts)
+    if kind == MailKind.DOCUMENTATION:
+        return extract_documentation(mail, context, received_at, earlier_parts)
     return Extraction(attachments=describe_attachments(mail))

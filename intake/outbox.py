@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session
 from intake import tokens
 from intake.cases.pipeline import CaseChange, Context
 from intake.errors import ConfigError, TemporaryFailure
-from intake.pool import Pool
+from intake.pool import Pool, grant_conditions
+from intake.routing import reply_base
 from intake.secrets import OAuth2Settings
 from intake.settings import Settings
-from notifications import reminders, senderauth
+from notifications import documentation, reminders, senderauth
 from notifications.drain import DrainReport, DrainSettings, drain
 from notifications.outbox import Limits
 from notifications.receipts import Incoming, ReceiptSetup, queue_receipt
-from notifications.render import PoolFacts, Sender, template_exists
+from notifications.render import PoolFacts, Sender, subject_words, template_exists
 from notifications.smtp import FileSender, LoginRefused, SmtpConfig, SmtpSender, Unreachable
 from notifications.smtp import Sender as DeliverySender
 from store.db import transaction
@@ -50,17 +51,30 @@ class Wired(Protocol):
 
 def pool_facts(pool: Pool) -> PoolFacts:
     """The pool as the templates see it."""
-    report = next((k for k in pool.kinds if k.kind == MailKind.REPORT and k.subjects), None)
+    def first_subject(kind: str) -> str:
+        return next((k.subjects[0] for k in pool.kinds if k.kind == kind and k.subjects), "")
+
+    contact, docs = pool.contact, pool.documentation
     return PoolFacts(name=pool.name, owner=pool.owner, inbox=pool.inbox, timezone=pool.timezone,
                      dates=dict(pool.dates), assessment=pool.assessment,
-                     report_subject=report.subjects[0] if report else "",
-                     parts={part.key: part.name for part in pool.report.parts})
+                     report_subject=first_subject(MailKind.REPORT),
+                     parts={part.key: part.name for part in pool.report.parts},
+                     phone=contact.phone if contact else "", hours=contact.hours if contact else "",
+                     privacy_url=contact.privacy_url if contact else "",
+                     handling_days=contact.handling_days if contact else 0,
+                     documentation_parts={p.key: p.name for p in docs.spec.parts} if docs else {},
+                     documentation_required=docs.required if docs else (),
+                     documentation_subject=first_subject(MailKind.DOCUMENTATION),
+                     reminder_days=docs.reminder_days if docs else 0,
+                     conditions=grant_conditions(pool))
 
 
 def sender_identity(settings: Settings, pool: Pool) -> Sender:
-    """Who our mails come from and where answers go (the pool's inbox unless ``reply_to`` is set)."""
+    """Who our mails come from, where answers go (the pool's inbox unless ``reply_to`` is set), and
+    the inbox our ``X-Loop`` header names."""
     o = settings.outbox
-    return Sender(from_address=o.from_address, from_name=o.from_name, reply_to=o.reply_to or pool.inbox)
+    return Sender(from_address=o.from_address, from_name=o.from_name, reply_to=o.reply_to or pool.inbox,
+                  loop=pool.inbox)
 
 
 def receipt_setup(settings: Settings, pool: Pool) -> ReceiptSetup:
@@ -107,6 +121,7 @@ def make_receipt_hook(context: Context) -> Callable[[Session, CaseChange], None]
             subject=mail.subject, from_addr=mail.from_addr, from_name=mail.from_name,
             sender_problem=mail.sender_problem,
             unverified=f"the sender is not verified: {found.reason}" if found.blocks_mail else None,
+            subject_base=reply_base(mail.subject, context.pool.case_prefix, subject_words()),
         )
         try:
             with session.begin_nested():
@@ -196,16 +211,26 @@ def reminder_rules(pool: Pool) -> list[reminders.Rule]:
 
 
 def remind(app: Wired, dry_run: bool = False) -> list[reminders.Planned]:
-    """Queue the reminders due now (in one transaction), or only list them with ``dry_run``."""
+    """Queue the reminders due now (in one transaction), or only list them with ``dry_run``:
+    the pool file's ``[[reminders]]``, then a quarter's documentation still missing."""
     setup = receipt_setup(app.settings, app.pool)
     rules = reminder_rules(app.pool)
+    docs = app.pool.documentation
+
+    def run(s: Session) -> list[reminders.Planned]:
+        now = app.context.now()
+        planned = reminders.run(s, rules, setup, now, dry_run=dry_run)
+        if docs is not None:
+            planned += documentation.remind(s, app.pool.quarters, docs.reminder_days, setup, now, dry_run)
+        return planned
+
     if dry_run:
         with app.context.factory() as s:
-            planned = reminders.run(s, rules, setup, app.context.now(), dry_run=True)
+            planned = run(s)
             s.rollback()
         return planned
     with transaction(app.context.factory) as s:
-        return reminders.run(s, rules, setup, app.context.now())
+        return run(s)
 
 
 def remind_and_drain(app: Wired) -> None:

@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from intake.errors import ConfigError
+from intake.poolterms import Contact, Letters, parse_contact, parse_letters, parse_quarters
 from parsers import danish
+from parsers.quarters import Quarter
 from parsers.report import ReportPart, ReportSpec
 
 T = TypeVar("T")
@@ -53,6 +55,15 @@ class Reminder:
 
 
 @dataclass(frozen=True)
+class Documentation:
+    """What a quarter's documentation holds (parts found like a report's) and when it is late."""
+
+    spec: ReportSpec
+    required: tuple[str, ...]  # the parts without which a quarter cannot be approved
+    reminder_days: int  # days after a quarter ends before one reminder goes
+
+
+@dataclass(frozen=True)
 class Pool:
     """A funding round as described by its pool file."""
 
@@ -72,6 +83,10 @@ class Pool:
     reminders: tuple[Reminder, ...]
     report: ReportSpec
     source: str
+    quarters: tuple[Quarter, ...] = ()
+    documentation: Documentation | None = None
+    contact: Contact | None = None
+    letters: Letters | None = None
 
     @property
     def application_deadline(self) -> dt.date:
@@ -82,6 +97,16 @@ class Pool:
         """The first instant after the named deadline day, as an aware datetime."""
         day = self.dates[name] + dt.timedelta(days=1)
         return dt.datetime.combine(day, dt.time(0, 0), tzinfo=self.timezone)
+
+    @property
+    def documentation_reminder_days(self) -> int:
+        """Days after a quarter's end that its documentation is on time (then one reminder)."""
+        return self.documentation.reminder_days if self.documentation is not None else 0
+
+    @property
+    def answer_warning_days(self) -> int:
+        """Days before ``answer_by`` from which applicants without an answer are a warning."""
+        return self.letters.answer_warning_days if self.letters is not None else 0
 
     @property
     def ceiling_per_fte(self) -> Decimal:
@@ -169,6 +194,73 @@ def _report(data: dict[str, Any], source: str) -> ReportSpec:
     return ReportSpec(parts=tuple(parts), match_order=tuple(order))
 
 
+def _documentation(data: dict[str, Any], source: str) -> Documentation | None:
+    """``[documentation]``: its parts (as the report's), which are required, the reminder offset."""
+    if "documentation" not in data:
+        return None
+    where = f"{source} [documentation]"
+    table = _require(data, "documentation", source, dict)
+    unknown = sorted(set(table) - {"parts", "match_order", "reminder_days"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}'")
+    required = []
+    parts = []
+    for i, p in enumerate(_require(table, "parts", where, list)):
+        here = f"{source} [[documentation.parts]] #{i + 1}"
+        if not isinstance(p, dict):
+            raise ConfigError(f"{here}: expected a table")
+        p = dict(p)
+        needed = p.pop("required", False)
+        if not isinstance(needed, bool):
+            raise ConfigError(f"{here}: required must be true or false")
+        parts.append(_report_part(p, here))
+        if needed:
+            required.append(parts[-1].key)
+    keys = [p.key for p in parts]
+    order = _require(table, "match_order", where, list)
+    if not parts or len(set(keys)) != len(keys) or sorted(order) != sorted(keys):
+        raise ConfigError(f"{where}: parts need unique keys and match_order must name each once "
+                          f"({', '.join(keys)})")
+    spec = ReportSpec(parts=tuple(parts), match_order=tuple(order))
+    days = _require(table, "reminder_days", where, int)
+    if days < 0:
+        raise ConfigError(f"{where}: reminder_days must be 0 or more")
+    return Documentation(spec=spec, required=tuple(required), reminder_days=days)
+
+
+def condition_values(pool: Pool, dates: dict[str, dt.date] | None = None) -> dict[str, str]:
+    """What a grant condition's ``{placeholders}`` stand for: the dates (a ``*_deadline`` with its
+    last minute), the report's parts, the inbox and the documentation's reminder offset."""
+    values = {key: danish.deadline_da(day) if key.endswith("deadline") else danish.date_da(day)
+              for key, day in (dates or pool.dates).items()}
+    names = [part.name for part in pool.report.parts]
+    values["report_parts"] = ", ".join(names[:-1]) + " og " + names[-1] if len(names) > 1 else "".join(names)
+    values["inbox"] = pool.inbox
+    values["reminder_days"] = str(pool.documentation.reminder_days) if pool.documentation else ""
+    return values
+
+
+def grant_conditions(pool: Pool) -> tuple[str, ...]:
+    """The conditions of a grant as the grant letter lists them (``[letters] conditions``)."""
+    if pool.letters is None:
+        return ()
+    values = condition_values(pool)
+    return tuple(c.format_map(values) for c in pool.letters.conditions)
+
+
+def _check_conditions(pool: Pool) -> None:
+    """Every ``{placeholder}`` of a condition is one :func:`condition_values` fills."""
+    if pool.letters is None:
+        return
+    values = condition_values(pool)
+    for c in pool.letters.conditions:
+        try:
+            c.format_map(values)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ConfigError(f"{pool.source} [letters] conditions: {c!r}: unknown placeholder "
+                              f"{exc} (known: {', '.join(sorted(values))})") from None
+
+
 def parse_pool(data: dict[str, Any], source: str) -> Pool:
     """Validate the parsed TOML of a pool file and build a :class:`Pool`."""
     pool = _require(data, "pool", source, dict)
@@ -216,7 +308,7 @@ def parse_pool(data: dict[str, Any], source: str) -> Pool:
     for r in reminders:
         if r.deadline not in dates:
             raise ConfigError(f"{source}: reminder '{r.id}' names unknown deadline '{r.deadline}'")
-    return Pool(
+    result = Pool(
         id=_require(pool, "id", f"{source} [pool]", str),
         name=_require(pool, "name", f"{source} [pool]", str),
         owner=pool.get("owner", ""),
@@ -235,7 +327,13 @@ def parse_pool(data: dict[str, Any], source: str) -> Pool:
         reminders=reminders,
         report=_report(data, source),
         source=source,
+        quarters=parse_quarters(data, source),
+        documentation=_documentation(data, source),
+        contact=parse_contact(data, source),
+        letters=parse_letters(data, source),
     )
+    _check_conditions(result)
+    return result
 
 
 def load_pool(name_or_path: str, base_dir: Path | None = None) -> Pool:

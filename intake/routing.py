@@ -50,15 +50,37 @@ def normalise_subject(subject: str) -> str:
     """NFKC, one kind of dash, single spaces, and reply/forward prefixes and tags removed."""
     text = unicodedata.normalize("NFKC", subject or "")
     text = _DASH_RE.sub("-", text)
-    text = " ".join(text.split())
+    return _strip_leading(" ".join(text.split()))
+
+
+def _strip_leading(text: str, ours: tuple[str, ...] = (), case_tags: bool = False) -> str:
+    """Reply/forward prefixes and bracketed tags (case tags too with ``case_tags``) removed from the
+    front, and any of ``ours`` (folded prefixes such as ``kvittering``), until none is left."""
     while True:
         stripped = _PREFIX_RE.sub("", text, count=1)
         tag = _TAG_RE.match(stripped)
-        if tag and not _looks_like_case_tag(tag.group("tag")):
+        if tag and (case_tags or not _looks_like_case_tag(tag.group("tag"))):
             stripped = stripped[tag.end():]
-        if stripped == text:
+        head, colon, rest = stripped.partition(":")
+        if colon and danish.fold(head) in ours:
+            stripped = rest
+        if stripped.strip() == text.strip():
             return text.strip()
-        text = stripped
+        text = stripped.strip()
+
+
+def reply_base(subject: str, case_prefix: str, ours: tuple[str, ...] = ()) -> str:
+    """The applicant's own subject under the replies: what a mail of ours puts after its own tag.
+
+    As ticket systems do, our case tags (``[PSV-2025-0002]``, wherever they are),
+    reply and forward prefixes (``SV:``, ``Re:``) and our own subject words
+    (``ours``: ``Kvittering:``) are taken off, so that a reply to a receipt of a
+    reply does not snowball into ``[PSV-…] Kvittering: SV: [PSV-…] Kvittering: …``.
+    The rest is kept as the applicant wrote it.
+    """
+    text = " ".join(unicodedata.normalize("NFC", subject or "").split())
+    text = re.sub(rf"\[\s*{re.escape(case_prefix)}-\d{{4}}-\d{{3,6}}\s*\]", " ", text, flags=re.IGNORECASE)
+    return _strip_leading(" ".join(text.split()), tuple(danish.fold(o) for o in ours), case_tags=True)
 
 
 def _looks_like_case_tag(tag: str) -> bool:
@@ -133,6 +155,9 @@ def route(
     why = automated_reason(mail)
     if why:
         return Route(Outcome.IGNORED, why)
+    loops = [v.strip().lower() for v in mail.headers.get("x-loop", [])]
+    if own_addresses and any(v in own_addresses for v in loops):
+        return Route(Outcome.IGNORED, f"our own mail came back (X-Loop: {loops[0]})")
     if mail.from_addr and mail.from_addr.lower() in own_addresses:
         return Route(Outcome.IGNORED, f"sent from our own address {mail.from_addr}")
     tags = case_tags(mail.subject, pool)

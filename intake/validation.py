@@ -15,6 +15,7 @@ import datetime as dt
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -25,14 +26,14 @@ from intake.outbox import receipt_setup, reminder_rules
 from intake.pool import Pool, load_pool
 from intake.rules import registry, texts
 from intake.settings import Settings
-from notifications import receipts, reminders
+from notifications import documentation, letters, receipts, reminders
 from notifications.render import environment
 from parsers import danish, filetype
 from parsers.codes import READER_PARAMS, ProblemCode
 from parsers.fieldmap import DEFAULT as DEFAULT_FIELDMAP
 from parsers.fieldmap import FieldMap, FieldMapError, load_fieldmap
 from store.models import Attachment, Case, Submission
-from store.words import AttachmentRole, CaseStatus, MailKind
+from store.words import AttachmentRole, CaseStatus, LetterKind, MailKind
 
 MUNICIPALITIES = 98
 _TEXTS = texts.SOURCE
@@ -90,7 +91,7 @@ def check_problem_texts(pool: Pool, fieldmap: FieldMap) -> None:
     for kind in filetype.ALL_TYPES:
         if not isinstance(types.get(kind), str):
             raise ConfigError(f"{_TEXTS} [types]: no Danish name for the file type '{kind}'")
-    labels = texts.field_labels(fieldmap, pool.report)
+    labels = texts.field_labels(fieldmap, pool.report, pool.documentation.spec if pool.documentation else None)
     for rule in registry.all_rules():
         if rule.field and not rule.field.startswith("<") and rule.field not in labels:
             raise ConfigError(f"config/fields/{fieldmap.name}.toml: no field '{rule.field}' "
@@ -180,12 +181,28 @@ def check_templates(settings: Settings, pool: Pool) -> None:
                                  content_type="multipart/mixed", arrived_at=case.received_at,
                                  subject="Ansøgning", from_addr=case.sender, from_name=case.sender_name)
     renders: list[tuple[str, dict[str, Any]]] = []
-    for kind in (MailKind.APPLICATION, MailKind.REPORT):
+    grant = receipts.Grant(case.case_id, "Boligselskabet", quarter="1. kvartal 2026", inferred=True,
+                           approved=True, parts=frozenset(setup.pool.documentation_parts))
+    for kind in (MailKind.APPLICATION, MailKind.REPORT, MailKind.DOCUMENTATION):
         case.kind = kind
-        renders.append(("receipt", receipts.receipt_context(case, sub, incoming, setup.pool)))
-    case.kind = MailKind.APPLICATION
+        for status in (CaseStatus.INCOMPLETE, CaseStatus.LATE):
+            case.status = status
+            renders.append((f"receipt-{kind}", receipts.receipt_context(case, sub, incoming, setup.pool, grant)))
+    case.kind, case.status = MailKind.APPLICATION, CaseStatus.INCOMPLETE
     for rule in reminder_rules(pool):
         renders.append((f"reminder-{rule.id}", reminders.reminder_context(case, rule, setup)))
+    for base, extra in (("documentation-approved", {"amount": "1,00 kr.", "reason": ""}),
+                        ("documentation-rejected", {"amount": "", "reason": "x"}),
+                        ("documentation-reminder", {"quarter_id": "2026Q1", "ended": "x", "due": "x"})):
+        renders.append((base, documentation.context(case, "1. kvartal 2026", setup, **extra)))
+    for letter_kind in LetterKind:
+        facts = letters.LetterFacts(case_id=case.case_id, version=1, kind=letter_kind, recipient="a@example.org",
+                                    name="Ansøger", org_name="Boligselskabet", address="Vej 1", cvr="12345674",
+                                    amount=Decimal(1), applied=Decimal(2), fte=Decimal(1), years=(2026,),
+                                    plan=(("1. kvartal 2026", Decimal(1)),), reason="x",
+                                    corrects=pool.application_deadline)
+        for for_pdf in (False, True):
+            renders.append((f"letter-{letter_kind}", {**letters.context(facts, setup), "for_pdf": for_pdf}))
     env = environment()
     for base, context in renders:
         for ext in ("txt", "html"):

@@ -7,11 +7,11 @@ the file and key like every other setting).
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from intake.errors import ConfigError
+from intake.secrets import SecretRef
 from intake.tables import Table
 
 
@@ -23,8 +23,7 @@ class WebSettings:
     port: int = 8080
     # the address staff open (behind the reverse proxy): links in the digest; https → Secure cookies
     base_url: str = "http://127.0.0.1:8080"
-    secret_key_env: str | None = None
-    secret_key_file: Path | None = None
+    secret: SecretRef = SecretRef(key="secret_key")  # secret_key_env or secret_key_file
     session_hours: float = 12.0
     max_failed_logins: int = 5
     lockout_minutes: float = 15.0
@@ -39,20 +38,11 @@ class WebSettings:
 
     def secret_key(self) -> str | None:
         """The key that signs sessions, from the environment or a file; None: keep one in the database."""
-        if self.secret_key_env:
-            value = os.environ.get(self.secret_key_env)
-            if not value:
-                raise ConfigError(f"[web]: environment variable {self.secret_key_env} is not set")
-            return value
-        if self.secret_key_file:
-            try:
-                value = self.secret_key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"[web]: cannot read secret_key_file: {exc.strerror}") from None
-            if len(value) < 32:
-                raise ConfigError("[web]: secret_key_file must hold at least 32 characters")
-            return value
-        return None
+        value = self.secret.read("[web]")
+        if value is not None and len(value) < 32:
+            raise ConfigError(f"[web]: the secret key ({self.secret.key}_env or _file) must hold "
+                              "at least 32 characters")
+        return value
 
 
 def parse_web(t: Table, base: Path) -> WebSettings:
@@ -87,8 +77,7 @@ def parse_web(t: Table, base: Path) -> WebSettings:
         raise t._err("max_failed_logins", f"must be at least 1, got {attempts}")
     return WebSettings(
         listen=listen, port=port, base_url=base_url,
-        secret_key_env=t.get("secret_key_env", str, None),
-        secret_key_file=t.optional_path("secret_key_file", base),
+        secret=t.secret(base, key="secret_key"),
         max_failed_logins=attempts, trusted_proxies=tuple(proxies), proxy_user_header=header,
         **values,
     )

@@ -34,7 +34,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications import outbox
+from notifications import grantdigest, outbox
+from notifications.grantdigest import GrantPart
 from notifications.render import PoolCalendar, Sender, build_message, one_line, render_pair
 from parsers.danish import date_da, timestamp_da
 from store import casedata as cd
@@ -140,6 +141,7 @@ class DigestData:
     deadlines: list[DeadlineRow]
     date_text: str = ""
     web_url: str = ""
+    grants: GrantPart | None = None  # answers, letters and quarters (notifications/grantdigest.py)
 
     def section(self, kind: str) -> WorkSection | None:
         """The work section of one kind."""
@@ -283,6 +285,8 @@ def collect(session: Session, pool: PoolCalendar, now: dt.datetime, since: dt.da
         deadlines=deadlines,
         date_text=date_da(today),
         web_url=web_url,
+        grants=grantdigest.collect(session, pool, pool.dates.get("answer_by"), tz, now, web_url)
+        if isinstance(pool, grantdigest.GrantCalendar) else None,
     )
 
 

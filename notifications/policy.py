@@ -82,6 +82,17 @@ def automated_reason(headers: Mapping[str, Iterable[str]], content_type: str = "
     return None
 
 
+def loop_reason(headers: Mapping[str, Iterable[str]], own_addresses: Iterable[str]) -> str | None:
+    """Why the mail is our own come back (an ``X-Loop`` naming one of our addresses), or None."""
+    values = headers.get("x-loop")
+    loops = [values] if isinstance(values, str) else list(values or [])
+    own = {a.strip().lower() for a in own_addresses if a}
+    for value in loops:
+        if value.strip().lower() in own:
+            return f"the mail is our own (X-Loop: {value.strip()})"
+    return None
+
+
 def is_no_reply(address: str) -> bool:
     """True for addresses nobody reads: noreply, no-reply, donotreply, mailer-daemon, postmaster."""
     local = address.rsplit("@", 1)[0].strip().strip("<>")
@@ -128,8 +139,8 @@ def receipt_decision(
     ``unverified``: why the inbox's mail server did not verify the sender. Order matters
     only for the reason shown: the most fundamental one wins.
     """
-    why = (automated_reason(headers, content_type) or sender_problem
-           or recipient_reason(recipient, own_addresses) or unverified)
+    why = (automated_reason(headers, content_type) or loop_reason(headers, own_addresses)
+           or sender_problem or recipient_reason(recipient, own_addresses) or unverified)
     if why:
         return Decision(SKIP, why)
     assert recipient is not None  # recipient_reason gives a reason for a missing address

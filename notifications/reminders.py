@@ -30,10 +30,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from notifications import outbox, policy
-from notifications.receipts import ReceiptSetup, pool_dates, problem_lines
-from notifications.render import Rendered, build_message, display_name, environment, header_text
-from parsers.danish import date_da, kroner
+from notifications.receipts import ReceiptSetup, and_list, pool_dates, problem_lines
+from notifications.render import (
+    Rendered,
+    build_message,
+    display_name,
+    environment,
+    header_text,
+    labels,
+    tidy_text,
+)
+from parsers.danish import date_da, deadline_da, kroner
 from store import casedata as cd
+from store import grants
 from store.models import Case, JobState
 from store.words import CaseStatus, MailKind, OutboxPurpose, SenderAuth
 
@@ -106,13 +115,14 @@ def reminder_context(case: Case, rule: Rule, setup: ReceiptSetup) -> dict[str, A
         "name": display_name(case.sender_name, 60),  # the sender's words, cut and cleaned
         "subject": header_text(case.subject, 120),
         "org_name": case.org_name or "",
-        "deadline": date_da(setup.pool.dates[rule.deadline]),
+        "deadline": deadline_da(setup.pool.dates[rule.deadline]),
         "received": date_da(case.received_at.astimezone(setup.pool.timezone).date()),
         "granted_amount": kroner(case.granted_amount),
         "problems": problems,
         "errors": [p for p in problems if p["severity"] == "error"],
         "pool": setup.pool,
         "dates": pool_dates(setup.pool),
+        "report_parts": and_list(setup.pool.parts.values()),
     }
 
 
@@ -125,13 +135,23 @@ def render_reminder(session: Session, case: Case, rule: Rule, setup: ReceiptSetu
     env = environment()
     text_module = env.get_template(f"reminder-{rule.id}.txt.j2").make_module(context)
     html = env.get_template(f"reminder-{rule.id}.html.j2").render(**context)
-    subject = f"[{case.case_id}] {getattr(text_module, 'subject', 'Påmindelse')}"
-    first = cd.message_ids(session, case)[:1]  # the mail that opened the case
+    subject = f"[{case.case_id}] {getattr(text_module, 'subject', labels()['subjects']['reminder'])}"
+    parent, refs = thread_under_receipt(session, case)
     return build_message(
         sender=setup.sender, to_addr=case.sender or "", to_name=case.sender_name, subject=subject,
-        text=str(text_module), html=html, now=now, auto_submitted="auto-generated",
-        references=first,
+        text=tidy_text(str(text_module)), html=html, now=now, auto_submitted="auto-generated",
+        in_reply_to=parent, references=refs,
     )
+
+
+def thread_under_receipt(session: Session, case: Case) -> tuple[str | None, list[str]]:
+    """(In-Reply-To, References) that put a later mail of ours under the case's receipt: the mail
+    that opened the case, then our receipt to it (the case's first mail alone when it got none)."""
+    first = cd.message_ids(session, case)[:1]
+    receipt = grants.first_outbox(session, case, OutboxPurpose.RECEIPT)
+    if receipt is None:
+        return (first[0] if first else None), first
+    return receipt.message_id, [*first, receipt.message_id]
 
 
 def run(session: Session, rules: Iterable[Rule], setup: ReceiptSetup, now: dt.datetime,

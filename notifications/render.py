@@ -116,6 +116,16 @@ class PoolFacts:
     assessment: str
     report_subject: str = ""
     parts: dict[str, str] = field(default_factory=dict)  # report part key -> Danish name
+    # how to reach us and how soon we answer (pool file [contact]): the end of every letter
+    phone: str = ""
+    hours: str = ""
+    privacy_url: str = ""
+    handling_days: int = 0
+    documentation_parts: dict[str, str] = field(default_factory=dict)  # part key -> Danish name
+    documentation_required: tuple[str, ...] = ()
+    documentation_subject: str = ""  # what a grantee writes in the subject ("Dokumentation")
+    reminder_days: int = 0  # documentation is reminded this many days after a quarter ends
+    conditions: tuple[str, ...] = ()  # a grant's conditions, as the grant letter lists them
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,7 @@ class Sender:
     from_address: str
     from_name: str
     reply_to: str
+    loop: str = ""  # the inbox our mail names in X-Loop, so that it is known when it comes back
 
     @property
     def domain(self) -> str:
@@ -147,6 +158,12 @@ def labels() -> dict[str, Any]:
     """Danish names for form fields, attachment roles and file types (``config/templates/labels.da.toml``)."""
     text = resources.files("config").joinpath("templates", "labels.da.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
+
+
+def subject_words() -> tuple[str, ...]:
+    """The words our subjects start with after the case tag (``Kvittering`` …): a reply's
+    subject loses them before ours is put in front (``labels.da.toml [subjects]``)."""
+    return tuple(labels()["subjects"].values())
 
 
 def one_line(text: str | None, n: int) -> str:
@@ -184,11 +201,31 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def tidy_text(text: str) -> str:
+    """A letter's text with no space at a line's end and never more than one empty line in a row
+    (the templates' blocks and macros leave some behind)."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def render_letter(base: str, context: dict[str, Any]) -> tuple[str, str]:
+    """:func:`render_pair` for a mail to an applicant or grantee: its text tidied (:func:`tidy_text`)."""
+    text, html = render_pair(base, context)
+    return tidy_text(text), html
+
+
 def render_pair(base: str, context: dict[str, Any]) -> tuple[str, str]:
     """Render ``<base>.txt.j2`` and ``<base>.html.j2`` with the same context."""
     env = environment()
     return (env.get_template(f"{base}.txt.j2").render(**context),
             env.get_template(f"{base}.html.j2").render(**context))
+
+
+def _loop_header(msg: EmailMessage, sender: Sender) -> None:
+    """``X-Loop: <our inbox>`` (as ticket systems and procmail write it): mail that comes back
+    with it is ours, and routing ignores it instead of answering it."""
+    if sender.loop:
+        msg["X-Loop"] = sender.loop
 
 
 def build_message(
@@ -229,6 +266,7 @@ def build_message(
     # and ask Exchange not to send out-of-office answers to it.
     msg["Auto-Submitted"] = header_text(auto_submitted)
     msg["X-Auto-Response-Suppress"] = "All"
+    _loop_header(msg, sender)
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     raw = msg.as_bytes(policy=email.policy.SMTP)

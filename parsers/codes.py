@@ -93,6 +93,9 @@ class ProblemCode(StrEnum):
     REPORT_PART_MISSING = "report_part_missing"
     REPORT_TOO_LONG = "report_too_long"
     REPORT_ATTACHMENT_UNREADABLE = "report_attachment_unreadable"
+    # a quarter's documentation (parts come from the pool file's [documentation])
+    DOCUMENTATION_PART_MISSING = "documentation_part_missing"
+    DOCUMENTATION_QUARTER_UNCLEAR = "documentation_quarter_unclear"
 
 
 class Finding(TypedDict):

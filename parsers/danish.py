@@ -186,12 +186,8 @@ def money_str(value: object) -> str | None:
 
 # --- reading dates ---------------------------------------------------------------
 
-_MONTH_WORDS = {
-    "januar": 1, "jan": 1, "februar": 2, "feb": 2, "marts": 3, "mar": 3, "april": 4, "apr": 4,
-    "maj": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
-}
+#: Month names and their short forms (``jan``, ``sept``) → the month's number.
+MONTH_WORDS = {**{m[:3]: i for i, m in enumerate(MONTHS, 1)}, **{m: i for i, m in enumerate(MONTHS, 1)}, "sept": 9}
 _WEEKDAY_WORDS = "(?:" + "|".join(WEEKDAYS) + ")"
 _ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _NUMERIC = re.compile(r"([0-9]{1,2})\s*[./-]\s*([0-9]{1,2})\s*[./-]\s*([0-9]{4}|[0-9]{2})")
@@ -208,9 +204,9 @@ def parse_date(value: str) -> dt.date:
     elif m := _NUMERIC.fullmatch(v):
         d, mo, y = int(m[1]), int(m[2]), int(m[3]) + (2000 if len(m[3]) == 2 else 0)
     elif m := _WORDS.fullmatch(v):
-        if m[2] not in _MONTH_WORDS:
+        if m[2] not in MONTH_WORDS:
             raise NormalizeError(f"unknown month {m[2]!r}")
-        d, mo, y = int(m[1]), _MONTH_WORDS[m[2]], int(m[3])
+        d, mo, y = int(m[1]), MONTH_WORDS[m[2]], int(m[3])
     else:
         raise NormalizeError("not a date (write e.g. 1.1.2026)")
     if not 1900 <= y <= 2199:
@@ -308,6 +304,17 @@ def date_da(value: dt.date | str | None, weekday: bool = False) -> str:
 def clock_da(value: dt.datetime | dt.time) -> str:
     """The time of day as Danes write it: ``kl. 14.00``."""
     return f"kl. {value:%H.%M}"
+
+
+def deadline_da(day: dt.date | str | None, weekday: bool = False) -> str:
+    """A deadline day with its last minute (it counts until it ends): ``1. august 2025 kl. 23.59``."""
+    text = date_da(day, weekday=weekday)
+    return f"{text} {clock_da(dt.time(23, 59))}" if text else ""
+
+
+def quarter_da(year: int, number: int) -> str:
+    """A quarter of a year as written in a sentence: ``1. kvartal 2026``."""
+    return f"{number}. kvartal {year}"
 
 
 def datetime_da(ts: dt.datetime | None, tz: dt.tzinfo) -> str:

@@ -137,9 +137,10 @@ def phone(value: str) -> str:
     """A Danish number of 8 digits, with or without +45/0045 and spaces -> ``+45 12 34 56 78``."""
     v = clean(value)
     digits = re.sub(r"[\s().-]", "", v)
-    if digits.startswith("+45"):
+    # a country code only in front of eight digits: "00450000" is a number, not 0045 and four digits
+    if digits.startswith("+45") and len(digits) == 11:
         digits = digits[3:]
-    elif digits.startswith("0045"):
+    elif digits.startswith("0045") and len(digits) == 12:
         digits = digits[4:]
     elif len(digits) == 10 and digits.startswith("45"):
         digits = digits[2:]

@@ -68,6 +68,7 @@ class AttachmentRole(StrEnum):
     FORM = "form"
     BUDGET = "budget"
     REPORT_PART = "rapportdel"  # the parts it holds are in ``Attachment.parts``
+    DOCUMENTATION_PART = "dokumentation"  # a quarter's documentation; its parts are in ``Attachment.parts``
     OTHER = "bilag"
     TOO_LARGE = "for stor"
 
@@ -83,6 +84,8 @@ class CaseEventKind(StrEnum):
     DECISION = "decision"
     JOINED = "joined"  # a person joined a mail to the case (the web page)
     RESOLVED = "resolved"  # a person dealt with something that needed them (who, how: the detail)
+    QUARTER = "quarter"  # a grant's quarter: documentation in, approved, rejected, put on a payout list
+    LETTER = "letter"  # a decision letter was queued for the applicant
 
 
 class SenderAuth(StrEnum):
@@ -108,6 +111,26 @@ class OutboxPurpose(StrEnum):
     RECEIPT = "receipt"
     REMINDER = "reminder"
     DIGEST = "digest"
+    DECISION_LETTER = "decision-letter"  # bevilling or afslag, once per decision (a change: a correction)
+    DOCUMENTATION_RECEIPT = "documentation-receipt"  # a quarter's documentation arrived
+    DOCUMENTATION_REMINDER = "documentation-reminder"  # a quarter's documentation is missing
+    DOCUMENTATION_APPROVED = "documentation-approved"  # staff approved a quarter: it will be paid
+    DOCUMENTATION_REJECTED = "documentation-rejected"  # staff rejected a quarter, with their reason
+
+
+class QuarterState(StrEnum):
+    """Where a grant's quarter is (``GrantQuarter.state``): its documentation in, approved or rejected."""
+
+    RECEIVED = "modtaget"  # documentation arrived; staff have not decided yet
+    APPROVED = "godkendt"  # staff approved it: the quarter goes on the next payout list
+    REJECTED = "afvist"  # staff rejected it, with a reason the grantee got
+
+
+class LetterKind(StrEnum):
+    """The kind of a decision letter (``DecisionLetter.kind``): what the committee decided."""
+
+    GRANT = "bevilling"
+    REJECTION = "afslag"
 
 
 class Severity(StrEnum):

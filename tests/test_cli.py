@@ -89,6 +89,13 @@ def test_demo_runs_without_any_server(workdir):
     assert r.returncode == 0, r.stderr
     assert "PSV-2025-0002" in r.stdout
     assert (workdir / "demo" / "settings.toml").is_file()
+    # a whole grant: letters, a quarter documented and approved, the payout list
+    assert "2 brev(e) lagt i udbakken" in r.stdout
+    assert "PSV-2025-0001 2026Q1 godkendt: 142.691,50 kr." in r.stdout
+    assert "2026Q1: udbetalingsliste nr. 1" in r.stdout and "i alt 142.691,50 kr." in r.stdout
+    assert (workdir / "demo" / "udbetaling-2026Q1.xlsx").is_file()
+    assert sorted(p.name for p in (workdir / "demo" / "afgørelser").iterdir()) == [
+        "PSV-2025-0001-bevilling.pdf", "PSV-2025-0003-afslag.pdf"]
 
 
 def test_demo_ends_with_how_to_open_the_web_page_on_its_data(workdir):
@@ -103,7 +110,7 @@ def test_demo_ends_with_how_to_open_the_web_page_on_its_data(workdir):
 
     r = run("demo", "--dir", str(workdir / "demo"))
     assert r.returncode == 0, r.stderr
-    tail = r.stdout.split("== 5. the staff web page on this data", 1)[1]
+    tail = r.stdout.split("== 7. the staff web page on this data", 1)[1]
     assert f"--config {workdir / 'demo' / 'settings.toml'} web" in tail
     user, password = re.search(r"log in as '([^']+)' with '([^']+)'", tail).groups()
     assert "http://127.0.0.1:8080/" in tail

@@ -100,6 +100,8 @@ if DB_KIND == "postgresql":  # the one slow test: only on the PostgreSQL pass (s
             assert (etc / "credentials" / "db-password").read_text().strip() == password
             assert stat.S_IMODE((etc / "credentials").stat().st_mode) == 0o700
             assert stat.S_IMODE((etc / "credentials" / "db-password").stat().st_mode) == 0o600
+            assert stat.S_IMODE((etc / "credentials" / "web-secret").stat().st_mode) == 0o600
+            assert len((etc / "credentials" / "web-secret").read_text().strip()) >= 32
             assert stat.S_IMODE((etc / "settings.toml").stat().st_mode) == 0o640
             assert f'url = "postgresql+psycopg://{name}@127.0.0.1/{name}"' in (etc / "settings.toml").read_text()
             # the role logs in with its password, owns its database, and is nothing more
@@ -119,6 +121,9 @@ if DB_KIND == "postgresql":  # the one slow test: only on the PostgreSQL pass (s
             assert f"User={user}" in unit.read_text()
             r = systemd_verify(unit)
             assert r.returncode == 0, r.stdout + r.stderr
+            web = workdir / "units" / "pulje-intake-web.service"
+            assert f"ExecStart={prefix}/.venv/bin/pulje-intake web" in web.read_text()
+            assert f"LoadCredential=web-secret:{etc}/credentials/web-secret" in web.read_text()
         finally:
             subprocess.run(["psql", admin_url, "-c", f'DROP DATABASE IF EXISTS "{name}"'], capture_output=True)
             subprocess.run(["psql", admin_url, "-c", f'DROP ROLE IF EXISTS "{name}"'], capture_output=True)

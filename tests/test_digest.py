@@ -146,17 +146,17 @@ def test_every_element_of_the_digest_matches_the_database(app):
         assert d.subject == "Daglig oversigt: Pulje til sociale viceværter, 25. juli 2025"
         # counts by status: one row per status, a column per kind, totals last
         head, *rows, total = page.sections["status"]
-        assert head["cells"] == ["Status", "Ansøgninger", "Afrapporteringer", "I alt"]
+        assert head["cells"] == ["Status", "Ansøgninger", "Afrapporteringer", "Dokumentation", "I alt"]
         by = Counter((c.status, c.kind) for c in cases)
         for r in rows:
             st = r["cells"][0]
-            assert r["cells"][1:] == [str(by[(st, "application")]), str(by[(st, "report")]),
+            assert r["cells"][1:] == [str(by[(st, "application")]), str(by[(st, "report")]), "0",
                                       str(by[(st, "application")] + by[(st, "report")])]
         assert {st for st, _ in by} <= {r["cells"][0] for r in rows}
-        assert total["cells"] == ["I alt", "3", "1", "4"]
+        assert total["cells"] == ["I alt", "3", "1", "0", "4"]
         text_status = _text_section(d.text, "SAGER PR. STATUS")
-        assert "- mangler: 1 (ansøgninger 1, afrapporteringer 0)" in text_status
-        assert text_status[-1] == "- i alt: 4 (ansøgninger 3, afrapporteringer 1)"
+        assert "- mangler: 1 (ansøgninger 1, afrapporteringer 0, dokumentation 0)" in text_status
+        assert text_status[-1] == "- i alt: 4 (ansøgninger 3, afrapporteringer 1, dokumentation 0)"
 
         # counts by municipality (applications)
         muni = Counter(c.municipality for c in cases if c.kind == "application")

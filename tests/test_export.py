@@ -20,7 +20,7 @@ EXPECTED_HEADERS = [
     "Sags-id", "Organisation", "CVR", "Kommune", "Årsværk", "Ansøgt beløb", "Budget i alt",
     "Anvisninger", "Udsættelser", "Husleje pr. m²", "Lokalt samarbejde",
     "Organisering og forankring", "Målgruppe og effekt", "Problemer", "Status",
-    "beslutning", "bevilget beløb",
+    "beslutning", "bevilget beløb", "begrundelse",
 ]
 
 
@@ -54,7 +54,7 @@ def test_spreadsheet_has_one_row_per_application_matching_the_database(app, work
     ws = wb["Ansøgninger"]
     assert [c.value for c in ws[1]] == EXPECTED_HEADERS
     assert ws.freeze_panes == "B2"  # header row (and case id) stay put
-    assert ws.auto_filter.ref == f"A1:Q{ws.max_row}"
+    assert ws.auto_filter.ref == f"A1:R{ws.max_row}"
     col = _header_index(ws)
     assert [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)] == ["PSV-2025-0001", "PSV-2025-0002"]
     with app.context.factory() as s:
@@ -89,6 +89,7 @@ def test_spreadsheet_has_one_row_per_application_matching_the_database(app, work
             assert (cell("Problemer").value or "") == "\n".join(p["message"] for p in sub.problems)
             assert cell("Status").value == case.status
             assert cell("beslutning").value is None and cell("bevilget beløb").value is None
+            assert cell("begrundelse").value is None
     def width(header):
         return ws.column_dimensions[ws.cell(1, col[header]).column_letter].width
 

@@ -23,7 +23,7 @@ from test_cli import run
 from intake.documents.filling import fill_budget_xlsx, fill_form_pdf
 from intake.documents.samples import ONE_CARETAKER_BUDGET, SampleMail, application_values, make_mail
 from notifications.receipts import Incoming, receipt_context
-from notifications.render import render_pair
+from notifications.render import render_letter
 from store.models import Attachment, Case, Submission
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ FORMULAS = ['=HYPERLINK("http://evil.example/","klik")', "=cmd|'/c calc'!A1", "+
 
 
 def test_as_text_neutralises_a_formula_start():
-    from intake.committee.export import as_text
+    from intake.committee.cells import as_text
 
     assert [as_text(v) for v in FORMULAS] == [
         '\'=HYPERLINK("http://evil.example/","klik")', "'=cmd|'/c calc'!A1", "'+SUM(1,2)", "'-2+3",
@@ -82,7 +82,7 @@ def test_a_receipt_names_a_handful_of_files_and_counts_the_rest():
                         arrived_at=dt.datetime(2025, 7, 1, tzinfo=dt.UTC), subject="s" * 10_000,
                         from_addr="a@b.dk", from_name="x" * 1000)
     context = receipt_context(case, sub, incoming, pool)
-    text, html = render_pair("receipt", context)
+    text, html = render_letter("receipt-application", context)
     assert len(context["attachments"]) == 5 and "- og 9.995 andre filer" in text and "og 9.995 andre filer" in html
     assert "bilag-00004 Bcc: x@y.txt" in text and "bilag-00005" not in text
     assert len(text) < 6000
@@ -104,8 +104,16 @@ def test_the_units_sandbox_scores_at_most_3(unit):
 
 def test_the_worker_unit_takes_its_secrets_by_credential():
     body = (ROOT / "deploy/pulje-intake.service").read_text()
-    assert "LoadCredential=imap-password:" in body and "EnvironmentFile" not in body
-    assert 'password_file = "${CREDENTIALS_DIRECTORY}/imap-password"' in (ROOT / "deploy/settings.toml").read_text()
+    assert "EnvironmentFile" not in body  # no secrets in the environment
+    shipped = (ROOT / "deploy/settings.toml").read_text()
+    named = set(re.findall(r'"\$\{CREDENTIALS_DIRECTORY\}/([\w-]+)"', shipped))
+    assert named == {"db-password", "entra-client-secret", "web-secret"}
+    web = (ROOT / "deploy/pulje-intake-web.service").read_text()
+    assert "EnvironmentFile" not in web
+    for name in named - {"web-secret"}:  # every secret the worker reads is handed over by systemd
+        assert f"LoadCredential={name}:/etc/pulje-intake/credentials/{name}" in body
+    for name in ("db-password", "web-secret"):  # and the web page's
+        assert f"LoadCredential={name}:/etc/pulje-intake/credentials/{name}" in web
 
 
 def test_files_with_personal_data_are_0640_even_under_a_loose_umask(workdir, db_url):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from notify_helpers import (
     BUDGET_PROBLEM,
@@ -72,14 +73,17 @@ def test_every_application_and_report_gets_exactly_one_receipt_naming_its_proble
     assert set(by_to) == {"mette@boligselskabet-nord.dk", "jens@bf-syd.dk", "anne@vestbo.dk"}
 
     syd = by_to["jens@bf-syd.dk"]
-    # our own words, the case tag and the first 60 characters of theirs (issue #9)
-    assert syd.subject == "[PSV-2025-0003] Kvittering: SV: ansoegning - pulje til sociale vicevaerter - Boligforen…"
+    # our own words, the case tag and the first 60 characters of theirs (issue #9), without
+    # repeating the reply prefix after our own subject word (issue #14)
+    assert syd.subject == "[PSV-2025-0003] Kvittering: ansoegning - pulje til sociale vicevaerter - Boligforeninge…"
     text = syd.text()
     assert CVR_PROBLEM["message"] in text and BUDGET_PROBLEM["message"] in text
-    assert "CVR-nummer:" in text and "skal rettes" in text
+    assert f"- {CVR_PROBLEM['message']}" in text and "CVR-nummer: CVR-nummeret" not in text
+    assert "skal rettes" in text
     assert "Skema.pdf" in text or "Ansøgningsskema.pdf" in text
     assert "25. juli 2025 kl. 13.20" in text  # 11:20 UTC in Copenhagen summer time
-    assert "1. august 2025" in text and "30. september 2025" in text and "31. januar 2028" in text
+    # a deadline with its time of day; the day the answer comes
+    assert "senest 1. august 2025 kl. 23.59" in text and "30. september 2025" in text
     assert CVR_PROBLEM["message"] in syd.html()
 
     nord = by_to["mette@boligselskabet-nord.dk"]
@@ -100,7 +104,9 @@ def test_every_application_and_report_gets_exactly_one_receipt_naming_its_proble
     assert "pulje@bl.dk" in msg["Reply-To"] and "pulje@bl.dk" in msg["From"]
     assert msg["Message-ID"].endswith("@bl.dk>")
     html = syd.html()
-    assert "style=" in html and "<link" not in html and "src=" not in html and "http" not in html
+    # inline styles only, nothing fetched from elsewhere; the one address is the privacy notice
+    assert "style=" in html and "<link" not in html and "src=" not in html
+    assert set(re.findall(r"https?://[^\"<\s]+", html)) == {"https://bl.dk/privatlivspolitik"}
 
     # reprocessing and polling again make no second receipt
     reprocess(app.context, [])
@@ -251,7 +257,7 @@ def test_a_receipt_that_cannot_be_made_never_costs_the_case(make_app, workdir, c
     def broken(*args, **kwargs):
         raise KeyError("template bug")
 
-    monkeypatch.setattr(receipts, "render_pair", broken)
+    monkeypatch.setattr(receipts, "render_letter", broken)
     app = make_app()
     deliver(workdir, application("nord", "Mette Hansen <mette@boligselskabet-nord.dk>", _recent(clock, 5)))
     poll_once(app)

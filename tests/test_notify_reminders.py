@@ -60,9 +60,16 @@ def test_each_reminder_goes_once_across_ten_runs_and_a_restart(make_app, workdir
         clock.advance(hours=1)
     sent = _reminders_in(smtp_sink)
     assert sent == [("mette@boligselskabet-nord.dk",
-                     "[PSV-2025-0001] Påmindelse: din ansøgning mangler stadig noget")]
-    text = next(m for m in smtp_sink.messages if "Påmindelse" in m.subject).text()
-    assert CVR_PROBLEM["message"] in text and "1. august 2025" in text
+                     "[PSV-2025-0001] Påmindelse: jeres ansøgning mangler stadig noget")]
+    reminder = next(m for m in smtp_sink.messages if "Påmindelse" in m.subject)
+    text = reminder.text()
+    assert CVR_PROBLEM["message"] in text and "Ansøgningsfristen er 1. august 2025 kl. 23.59." in text
+    # it threads under the receipt the applicant got, and says it is automatic and ours
+    receipt = next(m for m in smtp_sink.messages
+                   if m.subject.startswith("[PSV-2025-0001] Kvittering") and m.rcpt_tos == [reminder.rcpt_tos[0]])
+    assert reminder.message["In-Reply-To"] == receipt.message_id
+    assert receipt.message_id in reminder.message["References"].split()
+    assert reminder.message["Auto-Submitted"] == "auto-generated" and reminder.message["X-Loop"] == "pulje@bl.dk"
 
     # a month before the report deadline: only the grantee without a report
     clock.now = dt.datetime(2028, 1, 5, 8, 0, tzinfo=UTC)
@@ -74,8 +81,8 @@ def test_each_reminder_goes_once_across_ten_runs_and_a_restart(make_app, workdir
         remind_and_drain(make_app(smtp_sink.settings_toml()))
     sent = _reminders_in(smtp_sink)
     assert [s for s in sent if s[0] == "jens@bf-syd.dk"] == [
-        ("jens@bf-syd.dk", "[PSV-2025-0002] Afrapporteringen er ikke kommet frem"),
-        ("jens@bf-syd.dk", "[PSV-2025-0002] Påmindelse: afrapporteringen skal være hos os senest 31. januar 2028"),
+        ("jens@bf-syd.dk", "[PSV-2025-0002] Påmindelse: afrapporteringen er ikke kommet frem"),
+        ("jens@bf-syd.dk", "[PSV-2025-0002] Påmindelse: afrapporteringen skal være hos os senest 31. januar 2028 kl. 23.59"),
     ]
     assert len(sent) == 3  # nobody else: PSV-3 has its report, PSV-4 is complete
     due_soon = next(m for m in smtp_sink.messages if "senest 31. januar 2028" in m.subject)
@@ -169,4 +176,4 @@ def test_a_reminder_over_the_rate_limit_waits_for_a_later_run(make_app, workdir,
     clock.advance(hours=1, minutes=1)
     remind_and_drain(app)
     assert _reminders_in(smtp_sink) == [("mette@boligselskabet-nord.dk",
-                                         "[PSV-2025-0001] Påmindelse: din ansøgning mangler stadig noget")]
+                                         "[PSV-2025-0001] Påmindelse: jeres ansøgning mangler stadig noget")]

@@ -11,7 +11,7 @@ from store.words import Outcome
 
 POOL = load_pool("sociale-viceværter-2025")
 
-A, R, T = "application", "report", "triage"
+A, R, T, D = "application", "report", "triage", "documentation"
 
 # (raw Subject header exactly as it arrives, expected kind or triage)
 SUBJECTS = [
@@ -59,7 +59,17 @@ SUBJECTS = [
     ("Ansøgning – Pulje til boligsociale indsatser", T),
     ("Ansøgningsfrist – Pulje til sociale viceværter?", T),
     ("Afrapportering", T),
-    ("Kvartal 1 2026 – dokumentation for løn", T),
+    ("Kvartal 1 2026 – dokumentation for løn", D),
+    # a grantee's quarterly documentation (the quarter itself is read later, parsers/quarters.py)
+    ("Dokumentation", D),
+    ("Udbetaling", D),
+    ("Q1 2026", D),
+    ("Dokumentation for 2. kvartal", D),
+    ("SV: Dokumentation Q2 2026 – Boligselskabet Nord", D),
+    ("VS: dokumentation kvartal 3 2026", D),
+    ("Lønsedler marts 2026", D),
+    ("2. kvartal 2026", D),
+    ("Spørgsmål om udbetaling", T),
     ("Invitation: møde om sociale viceværter", T),
     ("", T),
 ]
@@ -94,6 +104,30 @@ def test_subject_routes_to_kind(subject, expected):
         assert r.reason
     else:
         assert (r.outcome, r.kind) == (Outcome.CASE, expected), r
+
+
+def test_our_own_mail_coming_back_is_recognised_by_its_x_loop():
+    own = frozenset({"pulje@bl.dk"})
+    r = routing.route(_mail("Kvittering: Ansøgning – Pulje til sociale viceværter", **{"X-Loop": "pulje@bl.dk"}),
+                      POOL, own_addresses=own)
+    assert r.outcome == Outcome.IGNORED and "X-Loop" in r.reason
+    # another system's loop header is no reason to ignore an application
+    r = routing.route(_mail("Ansøgning – Pulje til sociale viceværter", **{"X-Loop": "ticket@example.org"}),
+                      POOL, own_addresses=own)
+    assert (r.outcome, r.kind) == (Outcome.CASE, A)
+
+
+@pytest.mark.parametrize(("subject", "base"), [
+    ("SV: [PSV-2025-0002] Kvittering: SV: [PSV-2025-0002] Kvittering: SV: Ansøgning – Boligforeningen Syd",
+     "Ansøgning – Boligforeningen Syd"),
+    ("Re: AW: [PSV-2025-0002] Påmindelse: jeres ansøgning mangler stadig noget",
+     "jeres ansøgning mangler stadig noget"),
+    ("Dokumentation Q1 2026 [PSV-2025-0001]", "Dokumentation Q1 2026"),
+    ("SV: [Ekstern] Ansøgning – Pulje til sociale viceværter", "Ansøgning – Pulje til sociale viceværter"),
+    ("Kvittering for betaling: faktura 12", "Kvittering for betaling: faktura 12"),
+])
+def test_a_reply_loses_our_tags_prefixes_and_subject_words(subject, base):
+    assert routing.reply_base(subject, "PSV", ("Kvittering", "Påmindelse")) == base
 
 
 @pytest.mark.parametrize(

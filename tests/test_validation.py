@@ -120,9 +120,9 @@ def test_a_reminder_template_using_an_unknown_name_is_named(monkeypatch, setting
 
 
 def test_a_receipt_template_using_an_unknown_attribute_is_named(monkeypatch, settings, pool):
-    env = _environment_with("receipt.html.j2", "{% for p in problems %}{{ p.text }}{% endfor %}")
+    env = _environment_with("receipt-application.html.j2", "{% for p in problems %}{{ p.text }}{% endfor %}")
     monkeypatch.setattr(validation, "environment", lambda: env)
-    with pytest.raises(ConfigError, match=r"config/templates/receipt.html.j2: UndefinedError"):
+    with pytest.raises(ConfigError, match=r"config/templates/receipt-application.html.j2: UndefinedError"):
         validation.validate(settings, pool)
 
 
@@ -212,4 +212,4 @@ def test_pulje_intake_rules_lists_every_check_for_staff(capsys):
     assert "CVR-nummeret {raw} findes ikke: kontrolcifferet passer ikke." in out
     assert "hours_below_norm  [warning – advarsel: sekretariatet ser på det]" in out
     assert "form_scanned" in out  # what the readers report is listed too
-    assert "25 regler" in out
+    assert "27 regler" in out  # 25 for applications and reports, 2 for documentation

@@ -18,8 +18,10 @@ from store.db import transaction
 from store.models import Case, RawMessage
 from store.words import CaseStatus, MailKind, MessageState, Outcome
 
-#: The kinds a person may make a case of (documentation is handled by hand for now).
-CASE_KINDS = (MailKind.APPLICATION, MailKind.REPORT)
+#: The kinds a person may make a case of.
+CASE_KINDS = (MailKind.APPLICATION, MailKind.REPORT, MailKind.DOCUMENTATION)
+#: The kinds that belong to a granted application (``parent``).
+ON_A_GRANT = (MailKind.REPORT, MailKind.DOCUMENTATION)
 #: Where a person may send a mail: a new case of one of those kinds, or triage.
 CHOICES = (*CASE_KINDS, Outcome.TRIAGE)
 
@@ -67,12 +69,13 @@ def route_message(ctx: Context, pk: int, by: str, *, case_id: str | None = None,
             chosen["case_id"] = _case(s, case_id).case_id
         else:
             if kind not in CHOICES:
-                raise RouteError("Posten kan kun oprettes som en ansøgning eller en afrapportering "
-                                 "eller lægges til manuel behandling.")
+                raise RouteError("Posten kan kun oprettes som en ansøgning, en afrapportering eller "
+                                 "kvartalsdokumentation, eller lægges til manuel behandling.")
             chosen["kind"] = kind
             if parent:
-                if kind != MailKind.REPORT:
-                    raise RouteError("Kun en afrapportering hører til en bevilget ansøgning.")
+                if kind not in ON_A_GRANT:
+                    raise RouteError("Kun en afrapportering eller kvartalsdokumentation hører til en "
+                                     "bevilget ansøgning.")
                 granted = _case(s, parent)
                 if granted.kind != MailKind.APPLICATION or granted.status != CaseStatus.GRANTED:
                     raise RouteError(f"{granted.case_id} er ikke en bevilget ansøgning.")

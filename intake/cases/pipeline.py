@@ -175,17 +175,23 @@ def _report_parent(s: Session, msg: RawMessage, extraction: Extraction,
 
 
 def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
-                 route: routing.Route) -> tuple[str, str]:
-    """Make, extend or refresh the case a routed mail belongs to; (outcome, reason)."""
+                 route: routing.Route, grant: Case | None = None) -> tuple[str, str]:
+    """Make, extend or refresh the case a routed mail belongs to; (outcome, reason).
+
+    ``grant``: the granted application a report names by its case tag (else it is matched)."""
     existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
     if existing is not None:  # reprocessing: refresh what this mail says, keep the case
         _read_again(s, ctx, existing.case, mail, msg, existing)
         return route.outcome, route.reason
     assert route.kind is not None  # a route to a case always names the kind of mail
+    if route.kind == MailKind.DOCUMENTATION:
+        from intake.cases import documentation  # it builds on this module's steps
+
+        return documentation.record_new(s, ctx, msg, mail, route)
     extraction = extract(mail, route.kind, ctx, msg.internaldate)
     parent = None
     if route.kind == MailKind.REPORT:
-        parent, how = _report_parent(s, msg, extraction, mail)
+        parent, how = (grant, route.reason) if grant is not None else _report_parent(s, msg, extraction, mail)
         if parent is None:
             return Outcome.TRIAGE, f"report matches no granted application ({how})"
         earlier = find_open_report(s, parent)
@@ -236,8 +242,13 @@ def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail
         raise LookupError(f"case {route.case_id} of a follow-up does not exist")
     msg.case = case
     existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
-    if existing is not None:
-        _read_again(s, ctx, case, mail, msg, existing)
+    if existing is not None:  # read again where it went (documentation goes to its own case)
+        msg.case = existing.case
+        _read_again(s, ctx, existing.case, mail, msg, existing)
+        return
+    from intake.cases import documentation  # it builds on this module's steps
+
+    if documentation.record_reply(s, ctx, msg, mail, route, case):
         return
     if mail.attachments and case.kind in (MailKind.APPLICATION, MailKind.REPORT) and case.status not in DECIDED:
         extraction = _extract_for(s, ctx, case, mail, msg, None)
@@ -284,7 +295,7 @@ def _extract_for(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: Ra
     the form sent earlier; a report's parts add up across its submissions.
     """
     before = _previous_submission(case, this)
-    if case.kind == MailKind.REPORT:
+    if case.kind in (MailKind.REPORT, MailKind.DOCUMENTATION):
         return extract(mail, case.kind, ctx, msg.internaldate, _earlier_parts(case, this))
     extraction = first or extract(mail, case.kind, ctx, msg.internaldate)
     if case.kind != MailKind.APPLICATION or before is None:
@@ -322,8 +333,8 @@ def _previous_submission(case: Case, this: Submission | None) -> Submission | No
 
 
 def _earlier_parts(case: Case, this: Submission | None) -> set[str]:
-    """Report parts sent in the case's other submissions (they need not be sent again)."""
-    if case.kind != MailKind.REPORT:
+    """Report or documentation parts sent in the case's other submissions (not needed again)."""
+    if case.kind not in (MailKind.REPORT, MailKind.DOCUMENTATION):
         return set()
     parts: set[str] = set()
     for sub in case.submissions:

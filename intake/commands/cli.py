@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     cases = sub.add_parser("cases", help="what intake made of the mail")
     csub = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
     lst = csub.add_parser("list", help="list cases")
-    lst.add_argument("--kind", help="only this kind (application, report)")
+    lst.add_argument("--kind", help="only this kind (application, report, documentation)")
     lst.add_argument("--status", help="only this status")
     lst.add_argument("--triage", action="store_true", help="also list mail that made no case, with reasons")
     lst.set_defaults(func=cmd_cases_list)
@@ -215,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     di = dcs.add_parser("import", help="read decisions from the filled-in committee spreadsheet")
     di.add_argument("file", metavar="FILE")
     di.set_defaults(func=lambda a: staff().decisions_import_command(_app(a), a.file))
+    from intake.commands.grantcommands import add_parsers as add_grant_parsers
+
+    add_grant_parsers(sub, dcs, _app)  # decisions letters, documentation, payouts
 
     demo = sub.add_parser("demo", help="a complete run on generated sample mail")
     demo.add_argument("--dir", help="work folder (default: a new temporary folder)")

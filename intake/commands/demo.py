@@ -7,7 +7,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from intake.documents.samples import demo_mail, demo_report_mail, write_maildir
+from intake.commands import grantcommands
+from intake.documents.samples import (
+    demo_documentation_mail,
+    demo_mail,
+    demo_report_mail,
+    write_maildir,
+)
 from store.words import CaseStatus
 
 if TYPE_CHECKING:
@@ -37,8 +43,8 @@ port = 8080
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-adgangskode"
 
 
-def _fill_decisions(sheet: Path, decisions: dict[str, tuple[str, str | None]]) -> None:
-    """Type the committee's decisions into the exported sheet, as staff would."""
+def _fill_decisions(sheet: Path, decisions: dict[str, tuple[str, str | None, str | None]]) -> None:
+    """Type the committee's decisions (and the reason for an afslag) into the exported sheet."""
     from openpyxl import load_workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
@@ -48,14 +54,16 @@ def _fill_decisions(sheet: Path, decisions: dict[str, tuple[str, str | None]]) -
     for row in range(2, ws.max_row + 1):
         case_id = str(ws.cell(row=row, column=header["sags-id"]).value)
         if case_id in decisions:
-            decision, amount = decisions[case_id]
+            decision, amount, reason = decisions[case_id]
             ws.cell(row=row, column=header["beslutning"], value=decision)
             ws.cell(row=row, column=header["bevilget beløb"], value=amount)
+            ws.cell(row=row, column=header["begrundelse"], value=reason)
     wb.save(sheet)
 
 
 def run_demo(directory: str | None = None) -> int:
-    """A whole round on sample mail: applications, receipts, committee decisions, a report, the digest."""
+    """A whole grant on sample mail: applications, receipts, committee decisions, decision letters,
+    a quarter documented, approved and put on the payout list, the final report, the digest."""
     from intake.app import build_app
     from intake.commands import staff, views
     from intake.service import poll_once
@@ -75,11 +83,24 @@ def run_demo(directory: str | None = None) -> int:
     print("\n== 2. the committee decides (committee sheet out, decisions back in)")
     sheet = root / "udvalg.xlsx"
     staff.export_command(app, "xlsx", str(sheet))
-    _fill_decisions(sheet, {f"{prefix}-0001": (CaseStatus.GRANTED, "1012497,75"),
-                            f"{prefix}-0003": (CaseStatus.REJECTED, None)})
+    _fill_decisions(sheet, {f"{prefix}-0001": (CaseStatus.GRANTED, "1012497,75", None),
+                            f"{prefix}-0003": (CaseStatus.REJECTED, None,
+                                               "Ansøgningen kom efter fristen og kunne ikke vurderes.")})
     staff.decisions_import_command(app, str(sheet))
 
-    print("\n== 3. the grantee's final report arrives")
+    print("\n== 3. decision letters: staff read them (PDFs), then send them")
+    letters = root / "afgørelser"
+    grantcommands.letters_command(app, str(letters), False, DEMO_USER)
+    grantcommands.letters_command(app, None, True, DEMO_USER)
+
+    print("\n== 4. the grantee documents the first quarter of 2026; staff approve it; the payout list")
+    write_maildir(root / "mail", demo_documentation_mail(f"{prefix}-0001"))
+    print(poll_once(app))
+    grantcommands.documentation_decide(app, f"{prefix}-0001", "2026Q1", True, None, DEMO_USER)
+    payouts = root / "udbetaling-2026Q1.xlsx"
+    grantcommands.payouts_command(app, "2026Q1", str(payouts), None)
+
+    print("\n== 5. the grantee's final report arrives")
     write_maildir(root / "mail", demo_report_mail())
     print(poll_once(app))
 
@@ -88,7 +109,7 @@ def run_demo(directory: str | None = None) -> int:
         print(views.cases_table(s, app.pool))
         print()
         print(views.messages_table(s, app.pool))
-    print("\n== 4. what staff get")
+    print("\n== 6. what staff get")
     staff.digest_command(app, str(root / "digest.html"), False)
     staff.export_command(app, "xlsx", str(sheet))
     staff.export_command(app, "json", str(root / "sager.json"))
@@ -97,13 +118,16 @@ def run_demo(directory: str | None = None) -> int:
     print(f"digest:      {root / 'digest.html'}  (open it in a browser; text version beside it)")
     print(f"spreadsheet: {sheet}")
     print(f"json:        {root / 'sager.json'}")
-    print(f"receipts:    {outbox} ({len(list(outbox.glob('*.eml')))} mail(s) as .eml files)")
+    print(f"letters:     {letters} (the PDFs staff read before sending)")
+    print(f"payouts:     {payouts}")
+    print(f"mail out:    {outbox} ({len(list(outbox.glob('*.eml')))} mail(s) as .eml files: receipts, "
+          "letters, the quarter's approval)")
     print(f"settings:    {settings_file}")
     command = sys.argv[0] if sys.argv and sys.argv[0].endswith("pulje-intake") else "pulje-intake"
     print(f"try:         {command} --config {settings_file} cases show {prefix}-0001")
     _add_demo_user(app)
     print()
-    print("== 5. the staff web page on this data")
+    print("== 7. the staff web page on this data")
     print(f"start it:    {command} --config {settings_file} web")
     print(f"then open:   {app.settings.web.base_url}/  and log in as '{DEMO_USER}' with '{DEMO_PASSWORD}'")
     return 0

@@ -10,7 +10,7 @@ import textwrap
 from collections.abc import Sequence
 
 from intake.rules import registry, texts
-from intake.rules.base import Application, Report, Rule
+from intake.rules.registry import AnyRule
 from parsers.codes import READER_PARAMS, ProblemCode
 
 SEVERITY_DA = {"error": "fejl: skal rettes", "warning": "advarsel: sekretariatet ser på det"}
@@ -25,7 +25,7 @@ def _entry(code: ProblemCode, field: str | None, *, is_rule: bool = True) -> lis
     return [head, *body]
 
 
-def _section(title: str, rules: Sequence[Rule[Application] | Rule[Report]],
+def _section(title: str, rules: Sequence[AnyRule],
              seen: set[ProblemCode]) -> list[str]:
     out = ["", title, "=" * len(title)]
     for rule in rules:
@@ -43,6 +43,7 @@ def rules_listing() -> str:
     out += _section("Ansøgninger: det, der er modtaget", registry.APPLICATION_ARRIVAL, seen)
     out += _section("Ansøgninger: skemaets værdier og budgettet", registry.APPLICATION_CONTENT, seen)
     out += _section("Afrapporteringer", registry.REPORT_RULES, seen)
+    out += _section("Kvartalsdokumentation", registry.DOCUMENTATION_RULES, seen)
     rule_count = len(registry.all_rules())
     title = "Når et dokument ikke kan læses (meldes af læserne, før reglerne kører)"
     out += ["", title, "=" * len(title)]

@@ -14,7 +14,7 @@ from intake.pool import Pool
 from notifications.render import one_line
 from store.casedata import current_submission
 from store.models import Case, RawMessage
-from store.words import MessageState, Outcome, SenderAuth
+from store.words import MailKind, MessageState, Outcome, SenderAuth
 
 
 def local(ts: dt.datetime | None, pool: Pool) -> str:
@@ -138,6 +138,22 @@ def _budget_lines(budget: dict[str, Any]) -> list[str]:
     return out
 
 
+def _grant_lines(s: Session, case: Case) -> list[str]:
+    """A decided application's letters and a grant's quarters (documentation, approval, payout)."""
+    from store import grants
+
+    out = [f"  letter:       {'correction ' if letter.corrects_pk else ''}{letter.kind} for version {letter.version}"
+           f" to {letter.recipient}, by {letter.by or '-'}" for letter in grants.letters_of(s, case)]
+    for q in grants.quarters_of(s, case.id):
+        doc = s.get(Case, q.documentation_pk) if q.documentation_pk else None
+        paid = grants.payout_of(s, q)
+        out.append(f"  quarter:      {q.quarter} {q.state}" + (f" by {q.decided_by}" if q.decided_by else "")
+                   + (f", {q.amount} kr." if q.amount else "") + (f", documentation {doc.case_id}" if doc else "")
+                   + (" (quarter inferred)" if q.inferred else "") + (f", on payout list {paid.list_pk}" if paid else "")
+                   + (f": {q.reason}" if q.reason else ""))
+    return out
+
+
 def case_detail(s: Session, case: Case, pool: Pool) -> str:
     """Everything about one case: submissions, attachments, fields, budget, problems, history."""
     out = [
@@ -150,9 +166,11 @@ def case_detail(s: Session, case: Case, pool: Pool) -> str:
     ]
     if case.parent_pk:
         parent = s.get(Case, case.parent_pk)
-        out.append(f"  report on:    {parent.case_id if parent else case.parent_pk}")
+        label = "report on:   " if case.kind == MailKind.REPORT else "grant:       "
+        out.append(f"  {label} {parent.case_id if parent else case.parent_pk}")
     if case.decision:
-        out.append(f"  decision:     {case.decision}  {case.granted_amount or ''}")
+        out.append(f"  decision:     {case.decision}  {case.granted_amount or ''}  (version {case.decision_version})")
+    out.extend(_grant_lines(s, case))
     if case.receipts_suppressed:
         out.append(f"  receipts:     {case.receipts_suppressed}")
     for sub in case.submissions:

@@ -21,7 +21,13 @@ from typing import Any
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from intake.committee.export import CASE_ID_HEADER, DECISION_HEADER, GRANTED_HEADER, SHEET_TITLE
+from intake.committee.export import (
+    CASE_ID_HEADER,
+    DECISION_HEADER,
+    GRANTED_HEADER,
+    REASON_HEADER,
+    SHEET_TITLE,
+)
 from parsers.danish import CENT, kroner, parse_amount, to_decimal
 from store import casedata as cd
 from store import repository as repo
@@ -37,6 +43,7 @@ class Decision:
     case_id: str
     decision: str
     amount: Decimal | None
+    reason: str | None = None  # the committee's short reason for an afslag (the letter gives it)
 
 
 @dataclass
@@ -158,6 +165,7 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
     if result.errors:
         return result
     c_id, c_dec, c_amt = (index[_norm(h)] for h in (CASE_ID_HEADER, DECISION_HEADER, GRANTED_HEADER))
+    c_why = index.get(_norm(REASON_HEADER))  # optional: older sheets have no such column
     seen: dict[str, int] = {}
     for rownum, values in enumerate(rows, start=2):
         def cell(i: int, values: Sequence[Any] = values) -> Any:
@@ -192,9 +200,12 @@ def read_decisions(session: Session, source: str | Path | bytes) -> ImportResult
             seen.setdefault(case.case_id, rownum)
         result.errors.extend(_err(rownum, CASE_ID_HEADER, m) for w, m in problems if w == "case")
         result.errors.extend(_err(rownum, GRANTED_HEADER, m) for w, m in problems if w == "amount")
+        reason = " ".join(str(cell(c_why) or "").split())[:2000] if c_why is not None else ""
+        if reason and decision_text == CaseStatus.GRANTED:
+            result.errors.append(_err(rownum, REASON_HEADER, "en begrundelse hører kun til et afslag; slet den"))
         if len(result.errors) == errors_before and case is not None:
             granted = amount if decision_text == CaseStatus.GRANTED and isinstance(amount, Decimal) else None
-            result.decisions.append(Decision(rownum, case.case_id, decision_text, granted))
+            result.decisions.append(Decision(rownum, case.case_id, decision_text, granted, reason or None))
     return result
 
 
@@ -212,6 +223,7 @@ def record_decision(session: Session, case: Case, decision: str, amount: Decimal
     before = case.status
     case.status, case.decision, case.granted_amount = decision, decision, amount_text
     case.decision_reason = reason
+    case.decision_version = (case.decision_version or 0) + 1  # the letter for it is due now
     case.updated_at = now
     detail = f"{decision}" + (f" {kroner(amount)}" if amount is not None else "")
     detail += f": {reason}" if reason else ""
@@ -228,7 +240,7 @@ def apply_decisions(session: Session, decisions: list[Decision], now: dt.datetim
         if case is None:  # read_decisions found every case in this session
             raise LookupError(f"case {d.case_id} disappeared during the import")
         changed = record_decision(session, case, d.decision, d.amount, now,
-                                  f"fra række {d.row} i beslutningsarket")
+                                  f"fra række {d.row} i beslutningsarket", reason=d.reason)
         (result.changed if changed else result.unchanged).append(case.case_id)
 
 

@@ -1,9 +1,10 @@
 """Exports for the committee: a spreadsheet of applications and JSON of every case.
 
 The spreadsheet has one row per application with the values the committee
-weighs and two empty decision columns (``beslutning``, ``bevilget beløb``) that
+weighs and three empty decision columns (``beslutning``, ``bevilget beløb`` and,
+for an afslag, an optional short ``begrundelse`` the letter passes on) that
 ``intake.committee.decisions`` reads back by their header names. Every text in
-it is written as text, never as a formula (:func:`as_text`): an organisation
+it is written as text, never as a formula (:func:`intake.committee.cells.as_text`): an organisation
 called ``=HYPERLINK("http://…","klik")`` is shown, not run. Numbers we computed
 stay numbers. The JSON follows
 the contract in DESIGN.md ("The JSON export"): amounts are strings with two
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from intake.committee.cells import as_text
 from parsers.danish import money_str, to_decimal
 from store import casedata as cd
 from store.models import Case
@@ -35,18 +36,8 @@ SHEET_TITLE = "Ansøgninger"
 CASE_ID_HEADER = "Sags-id"
 DECISION_HEADER = "beslutning"
 GRANTED_HEADER = "bevilget beløb"
+REASON_HEADER = "begrundelse"  # the committee's short reason for an afslag (optional), sent in the letter
 MONEY = "#,##0.00"  # openpyxl stores English syntax; Excel shows the reader's separators
-# What a spreadsheet program may take for the start of a formula (OWASP "CSV injection"),
-# after leading tabs and line breaks, which are dropped.
-FORMULA_START = ("=", "+", "-", "@")
-_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # openpyxl refuses these
-
-
-def as_text(value: str) -> str:
-    """Text as the sheet shows it, never a formula: a leading ``=``, ``+``, ``-`` or ``@`` gets
-    an apostrophe before it, leading tabs and line breaks and characters XML cannot hold go."""
-    text = _NOT_IN_XML.sub("", value).lstrip("\t\r\n")
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 @dataclass(frozen=True)
@@ -95,6 +86,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("Status", lambda c: c.status, 11),
     Column(DECISION_HEADER, lambda c: c.decision, 12),
     Column(GRANTED_HEADER, lambda c: _money(c.granted_amount), 15, MONEY),
+    Column(REASON_HEADER, lambda c: c.decision_reason, 40, wrap=True),
 )
 
 

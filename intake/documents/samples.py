@@ -190,6 +190,25 @@ def demo_report_mail() -> list[SampleMail]:
     ), dt.datetime(2028, 1, 15, 11, 0, tzinfo=tz))]
 
 
+DOCUMENTATION_PARTS = (
+    ("Lønsedler januar-marts 2026.pdf", "Lønsedler for den sociale vicevært, januar, februar og marts 2026."),
+    ("Aktivitetsregnskab Q1 2026.pdf", "Opgørelse af aktivitetsmidler brugt i 1. kvartal 2026."),
+)
+
+
+def demo_documentation_mail(case_id: str) -> list[SampleMail]:
+    """Boligselskabet Nord's documentation for the first quarter of 2026, in April 2026."""
+    tz = dt.timezone(dt.timedelta(hours=2))
+    arrived = dt.datetime(2026, 4, 14, 9, 30, tzinfo=tz)
+    attachments = [(name, minimal_pdf(text), "application/pdf") for name, text in DOCUMENTATION_PARTS]
+    return [SampleMail("documentation-nord-2026q1", make_mail(
+        f"Dokumentation Q1 2026 [{case_id}]",
+        sender="Mette Hansen <mette@boligselskabet-nord.dk>", domain="boligselskabet-nord.dk",
+        body="Hej\n\nHermed lønsedler og opgørelse af aktivitetsmidler for 1. kvartal 2026.\n\nVenlig hilsen\nMette",
+        attachments=attachments, date=arrived,
+    ), arrived)]
+
+
 def write_maildir(folder: str | Path, mails: list[SampleMail]) -> None:
     """Write mails into a Maildir (``new/``), each file's mtime set to its arrival time."""
     root = Path(folder)

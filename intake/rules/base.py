@@ -8,7 +8,8 @@ pattern such as ``<salary line>.rate``), an English ``description``, the
 problem it finds, with the params that say why. Severity and the Danish text
 are data (``config/problems.da.toml``).
 
-The subject is what arrived: an :class:`Application` or a :class:`Report`,
+The subject is what arrived: an :class:`Application`, a :class:`Report` or a
+quarter's :class:`Documentation`,
 plain values built by ``intake/extraction.py``. Rules are pure: no database,
 no clock, no network; every number comes from the pool.
 """
@@ -28,6 +29,7 @@ from intake.pool import Pool
 from intake.rules import texts
 from parsers import danish
 from parsers.codes import Finding, ProblemCode, Severity, finding
+from parsers.quarters import QuarterReading
 from parsers.report import ReportFile
 from store.words import AttachmentRole
 
@@ -173,6 +175,21 @@ class Report(Arrival):
     earlier_parts: frozenset[str] = frozenset()  # sent in earlier submissions of the case
     findings: Sequence[Finding] = ()  # the report reader's own problems
     mail_findings: Sequence[Finding] = ()  # the MIME reader's: a limit passed, only headers read
+
+    @property
+    def found(self) -> set[str]:
+        """Parts present now or sent before."""
+        return {p for f in self.files for p in f.parts} | set(self.earlier_parts)
+
+
+@dataclass(frozen=True)
+class Documentation(Arrival):
+    """A quarter's documentation: its files with the parts found, parts sent before, the quarter."""
+
+    files: Sequence[ReportFile] = ()
+    earlier_parts: frozenset[str] = frozenset()  # sent in earlier mail for the same quarter
+    findings: Sequence[Finding] = ()  # the reader's own problems
+    quarter: QuarterReading | None = None
 
     @property
     def found(self) -> set[str]:

@@ -4,7 +4,7 @@ A mail is checked in three steps, so that its problems read in a natural
 order: first what arrived (in time? the documents we need, in formats we can
 read?), then what the readers reported while reading the documents, then what
 the documents say (the form's values, the budget, the report's length).
-``check_application`` and ``check_report`` run the rules of each step in the
+``check_application``, ``check_report`` and ``check_documentation`` run the rules of each step in the
 order below and render the findings with the Danish texts.
 
 A new rule is a class in the module for what it looks at (deadline,
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from intake.rules import attachments, budget, deadline, fields, report
-from intake.rules.base import Application, LineRule, Report, Rule
+from intake.rules import attachments, budget, deadline, documentation, fields, report
+from intake.rules.base import Application, Documentation, LineRule, Report, Rule
 from intake.rules.texts import Texts
 from parsers.codes import Finding, Problem, Severity
 from store.words import CaseStatus
@@ -61,21 +61,30 @@ REPORT_CONTENT: tuple[Rule[Report], ...] = (
     report.ReportTooLong(),
 )
 
+# A quarter's documentation: which quarter, then the parts it must hold.
+DOCUMENTATION_RULES: tuple[Rule[Documentation], ...] = (
+    documentation.DocumentationQuarterUnclear(),
+    attachments.AttachmentTooLarge(),
+    documentation.DocumentationPartMissing(),
+)
+
 APPLICATION_RULES = APPLICATION_ARRIVAL + APPLICATION_CONTENT
 REPORT_RULES = REPORT_ARRIVAL + REPORT_CONTENT
 
+AnyRule = Rule[Application] | Rule[Report] | Rule[Documentation]
 
-def all_rules() -> list[Rule[Application] | Rule[Report]]:
-    """Every rule once, applications' first (a rule both kinds use is listed once)."""
-    rules: list[Rule[Application] | Rule[Report]] = [*APPLICATION_RULES, *REPORT_RULES]
-    out: list[Rule[Application] | Rule[Report]] = []
+
+def all_rules() -> list[AnyRule]:
+    """Every rule once, applications' first (a rule several kinds use is listed once)."""
+    rules: list[AnyRule] = [*APPLICATION_RULES, *REPORT_RULES, *DOCUMENTATION_RULES]
+    out: list[AnyRule] = []
     for rule in rules:
         if all(type(rule) is not type(r) for r in out):
             out.append(rule)
     return out
 
 
-S = TypeVar("S", Application, Report)
+S = TypeVar("S", Application, Report, Documentation)
 
 
 def run(rules: Sequence[Rule[S]], subject: S) -> list[Finding]:
@@ -133,6 +142,11 @@ def check_report(subject: Report, texts: Texts) -> list[Problem]:
         return texts.render_all([*run((deadline.ReportLate(),), subject), *subject.mail_findings])
     found = run(REPORT_ARRIVAL, subject) + list(subject.findings) + run(REPORT_CONTENT, subject)
     return texts.render_all(found)
+
+
+def check_documentation(subject: Documentation, texts: Texts) -> list[Problem]:
+    """Every problem of a quarter's documentation, in a stable order, in Danish."""
+    return texts.render_all(run(DOCUMENTATION_RULES, subject) + list(subject.findings))
 
 
 def status_for(problems: Sequence[Problem], late: bool) -> CaseStatus:

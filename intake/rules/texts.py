@@ -27,6 +27,7 @@ from parsers.report import ReportSpec
 
 SOURCE = "config/problems.da.toml"
 NO_FIELD = "ansøgningen"  # what {label} says for a problem about the whole application
+QUARTER_FIELD = "quarter"  # the field of a problem about which quarter documentation is for
 
 
 class TextError(LookupError):
@@ -79,11 +80,15 @@ def type_name(detected: str) -> str:
     return name
 
 
-def field_labels(fieldmap: FieldMap, report: ReportSpec) -> dict[str, str]:
-    """Danish names of what a problem can be about: form fields, budget lines, report parts."""
+def field_labels(fieldmap: FieldMap, report: ReportSpec,
+                 documentation: ReportSpec | None = None) -> dict[str, str]:
+    """Danish names of what a problem can be about: form fields, budget lines, report parts, and a
+    quarter's documentation (its parts, and which quarter it is)."""
     labels = {f.key: f.label for f in fieldmap.fields}
     labels.update({line.key: line.label for line in (*fieldmap.budget.lines, fieldmap.budget.total)})
     labels.update({part.key: part.label for part in report.parts})
+    labels.update({part.key: part.label for part in (documentation.parts if documentation else ())})
+    labels[QUARTER_FIELD] = "Kvartal"
     return labels
 
 

@@ -97,7 +97,7 @@ async def case_list(request: Request) -> Response:
 
     rows, total, towns = await run_in_threadpool(load)
     return render(request, "cases.html.j2", rows=rows, total=total, towns=towns,
-                  statuses=list(CaseStatus), kinds=[MailKind.APPLICATION, MailKind.REPORT],
+                  statuses=list(CaseStatus), kinds=[MailKind.APPLICATION, MailKind.REPORT, MailKind.DOCUMENTATION],
                   f={"status": status or "", "slags": kind or "", "kommune": municipality or "",
                      "problemer": problems, "q": text})
 

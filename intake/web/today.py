@@ -225,7 +225,8 @@ async def route_item(request: Request) -> Response:
 
 
 def _kind_da(kind: str | None) -> str:
-    names: dict[str, str] = {MailKind.APPLICATION: "ansøgning", MailKind.REPORT: "afrapportering"}
+    names: dict[str, str] = {MailKind.APPLICATION: "ansøgning", MailKind.REPORT: "afrapportering",
+                             MailKind.DOCUMENTATION: "kvartalsdokumentation"}
     return names.get(kind or "", kind or "")
 
 
