@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models import LoginThrottle, StaffUser
+from store.staff_models import LoginThrottle, StaffUser
 
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist: the same work either way.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.models import Case, DecisionLetter, GrantQuarter, OutboxMessage, Payout
+from store.grant_models import DecisionLetter, GrantQuarter, Payout
+from store.models import Case, OutboxMessage
 from store.words import DECIDED, CaseStatus, MailKind, OutboxState
 
 

@@ -29,7 +29,8 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.models import Case, CaseEvent, OutboxMessage, RawMessage, Submission, WorkResolution
+from store.models import Case, CaseEvent, OutboxMessage, RawMessage, Submission
+from store.staff_models import WorkResolution
 from store.words import (
     DECIDED,
     CaseEventKind,

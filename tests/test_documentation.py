@@ -14,7 +14,8 @@ from intake.outbox import remind_and_drain
 from intake.service import poll_once
 from store import grants, work
 from store import repository as repo
-from store.models import Case, GrantQuarter, RawMessage
+from store.grant_models import GrantQuarter
+from store.models import Case, RawMessage
 from store.words import WorkKind
 
 pytest_plugins = ["smtp_sink"]

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from intake.commands import cli
 from intake.pool import grant_conditions
-from store.models import DecisionLetter, OutboxMessage
+from store.grant_models import DecisionLetter
+from store.models import OutboxMessage
 
 pytest_plugins = ["smtp_sink"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from intake.commands.cli import main
 from store import accounts
-from store.models import StaffUser
+from store.staff_models import StaffUser
 
 PATIENCE = 60  # seconds the server may take to start on a busy machine (never asserted)
 

@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 from intake.cases.reprocess import reprocess
 from intake.web.app import create_app
 from store import repository as repo
-from store.models import Case, CaseEvent, LoginThrottle, RawMessage, WorkResolution
+from store.models import Case, CaseEvent, RawMessage
+from store.staff_models import LoginThrottle, WorkResolution
 from store.words import CaseEventKind, Outcome
 
 

@@ -38,7 +38,8 @@ from intake.pool import Pool
 from parsers.danish import money_str, to_decimal
 from parsers.quarters import Quarter
 from store import casedata as cd
-from store.models import Case, GrantQuarter, Payout, PayoutList
+from store.grant_models import GrantQuarter, Payout, PayoutList
+from store.models import Case
 from store.words import QuarterState
 
 HEADERS = ("Sags-id", "Organisation", "CVR", "Kvartal", "Beløb (kr.)", "Dokumentation godkendt")

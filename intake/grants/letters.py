@@ -26,7 +26,8 @@ from parsers.danish import to_decimal
 from store import casedata as cd
 from store import grants
 from store import repository as repo
-from store.models import Case, DecisionLetter
+from store.grant_models import DecisionLetter
+from store.models import Case
 from store.words import CaseEventKind, CaseStatus, LetterKind, OutboxPurpose
 
 

@@ -31,7 +31,8 @@ from parsers.quarters import Quarter
 from store import casedata as cd
 from store import grants
 from store import repository as repo
-from store.models import Case, GrantQuarter
+from store.grant_models import GrantQuarter
+from store.models import Case
 from store.words import CaseEventKind, CaseStatus, MailKind, QuarterState
 
 
