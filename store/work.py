@@ -18,6 +18,7 @@ Lists never load a message's bytes.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -61,6 +62,22 @@ ALLOWED: dict[WorkKind, tuple[Resolution, ...]] = {
 def words_da() -> dict[str, Any]:
     """Danish names of the kinds, resolutions and history events (``config/work.da.toml``)."""
     return tomllib.loads(resources.files("config").joinpath("work.da.toml").read_text("utf-8"))
+
+
+def no_receipt_da(recorded: str | None) -> str | None:
+    """Why a case got no receipt, in Danish for staff (``[[no_receipt]]`` of ``config/work.da.toml``).
+
+    ``recorded`` is ``Case.receipts_suppressed`` ("no receipt: <English reason>").
+    A reason no entry matches is still shown, marked as untranslated, never dropped.
+    """
+    if not recorded:
+        return None
+    reason = recorded.removeprefix("no receipt: ").strip()
+    for entry in words_da().get("no_receipt", []):
+        found = re.search(entry["match"], reason)
+        if found:
+            return str(entry["text"]).format(None, *found.groups())
+    return f"Ingen kvittering (årsag på engelsk: {reason})"
 
 
 class AlreadyResolved(Exception):

@@ -99,3 +99,28 @@ def test_danish_formats():
     assert timestamp_da(dt.datetime(2025, 7, 25, 12, 0, tzinfo=dt.UTC), tz) == "25.07.2025 kl. 14.00"
     assert kroner(None) == "" and date_da(None) == "" and timestamp_da(None, tz) == "-"
     assert kroner("0.005") == "0,01 kr."  # money rounds half up, never to even
+
+
+def test_every_reason_the_policy_gives_has_danish_words_for_the_case_page():
+    from store.work import no_receipt_da
+
+    now = dt.datetime(2025, 7, 1, 12, 0, tzinfo=dt.UTC)
+    reasons = [
+        policy.automated_reason({"auto-submitted": ["auto-replied"]}),
+        policy.automated_reason({"x-autoreply": ["yes"]}),
+        policy.automated_reason({}, "multipart/report"),
+        policy.automated_reason({"return-path": ["<>"]}),
+        policy.automated_reason({"precedence": ["bulk"]}),
+        policy.automated_reason({"list-id": ["<x.lists.example>"]}),
+        policy.loop_reason({"x-loop": ["pulje@bl.dk"]}, ["pulje@bl.dk"]),
+        policy.recipient_reason(None, []),
+        policy.recipient_reason("pulje@bl.dk", ["pulje@bl.dk"]),
+        policy.recipient_reason("noreply@kommune.dk", []),
+        policy.rate_decision(5, 5, "a@b.dk").reason,
+        policy.receipt_decision(recipient="a@b.dk", headers={}, content_type="", own_addresses=[],
+                                arrived_at=now - dt.timedelta(days=30), now=now, max_age_hours=72,
+                                sent_last_hour=0, max_per_hour=5).reason,
+    ]
+    assert all(reasons), reasons
+    for reason in reasons:
+        assert not no_receipt_da(f"no receipt: {reason}").startswith("Ingen kvittering (årsag på engelsk"), reason

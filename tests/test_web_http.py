@@ -293,3 +293,24 @@ def test_single_sign_on_name_is_believed_only_from_a_trusted_proxy(make_app, wor
     direct = TestClient(create_app(app), client=("10.0.0.9", 40000))
     r = direct.get("/", headers={"X-Auth-Request-User": "anne@bl.dk"}, follow_redirects=False)
     assert r.status_code == 303  # the same header from anyone else is ignored
+
+
+@pytest.mark.parametrize(("reason", "danish"), [
+    ("the mail is automatic (Auto-Submitted: auto-replied)", "mailen er sendt automatisk"),
+    ("the From header names 2 addresses", "mailen har 2 afsenderadresser"),
+    ("noreply@kommune.dk is a no-reply address", "noreply@kommune.dk er en adresse, der ikke modtager svar"),
+    ("the sender is not verified: dmarc=fail", "afsenderen er ikke bekræftet"),
+    ("the mail arrived 400 hours ago, more than the 72 hours after which no receipt is sent",
+     "mailen kom for 400 timer siden"),
+    ("something new nobody translated", "Ingen kvittering (årsag på engelsk: something new nobody translated)"),
+])
+def test_the_case_page_says_in_danish_why_no_receipt_went(app, staff, reason, danish):
+    import casefactory as cf
+
+    from store.db import transaction
+
+    with transaction(app.context.factory) as s:
+        cf.make_case(s, "PSV-2025-0101").receipts_suppressed = f"no receipt: {reason}"
+    page = staff.get("/sager/PSV-2025-0101").text
+    assert danish in page
+    assert "no receipt" not in page

@@ -155,6 +155,7 @@ def _case_page(intake: App, case_id: str) -> dict[str, Any] | None:
             "requested": cd.field_value(case, "amount_requested") or cd.budget(case).get("total"),
             "roles": mail_labels().get("roles", {}), "types": mail_labels().get("types", {}),
             "decidable": case.kind == MailKind.APPLICATION,
+            "no_receipt": work.no_receipt_da(case.receipts_suppressed),
         }
 
 
