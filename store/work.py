@@ -64,20 +64,25 @@ def words_da() -> dict[str, Any]:
     return tomllib.loads(resources.files("config").joinpath("work.da.toml").read_text("utf-8"))
 
 
-def no_receipt_da(recorded: str | None) -> str | None:
-    """Why a case got no receipt, in Danish for staff (``[[no_receipt]]`` of ``config/work.da.toml``).
+def no_mail_reason_da(reason: str) -> str:
+    """Why intake sent no automatic mail, in Danish for staff (``[[no_receipt]]`` of ``config/work.da.toml``).
 
-    ``recorded`` is ``Case.receipts_suppressed`` ("no receipt: <English reason>").
-    A reason no entry matches is still shown, marked as untranslated, never dropped.
+    ``reason`` is the English reason intake records; one no entry matches is still
+    shown, marked as untranslated, never dropped.
     """
-    if not recorded:
-        return None
-    reason = recorded.removeprefix("no receipt: ").strip()
+    reason = reason.strip()
     for entry in words_da().get("no_receipt", []):
         found = re.search(entry["match"], reason)
         if found:
             return str(entry["text"]).format(None, *found.groups())
-    return f"Ingen kvittering (årsag på engelsk: {reason})"
+    return f"(årsag på engelsk) {reason}"
+
+
+def no_receipt_da(recorded: str | None) -> str | None:
+    """``Case.receipts_suppressed`` ("no receipt: <reason>") as staff read it on the case page."""
+    if not recorded:
+        return None
+    return "Ingen kvittering: " + no_mail_reason_da(recorded.removeprefix("no receipt: "))
 
 
 class AlreadyResolved(Exception):

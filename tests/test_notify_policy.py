@@ -123,4 +123,4 @@ def test_every_reason_the_policy_gives_has_danish_words_for_the_case_page():
     ]
     assert all(reasons), reasons
     for reason in reasons:
-        assert not no_receipt_da(f"no receipt: {reason}").startswith("Ingen kvittering (årsag på engelsk"), reason
+        assert not no_receipt_da(f"no receipt: {reason}").startswith("Ingen kvittering: (årsag på engelsk)"), reason

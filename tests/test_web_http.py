@@ -302,7 +302,7 @@ def test_single_sign_on_name_is_believed_only_from_a_trusted_proxy(make_app, wor
     ("the sender is not verified: dmarc=fail", "afsenderen er ikke bekræftet"),
     ("the mail arrived 400 hours ago, more than the 72 hours after which no receipt is sent",
      "mailen kom for 400 timer siden"),
-    ("something new nobody translated", "Ingen kvittering (årsag på engelsk: something new nobody translated)"),
+    ("something new nobody translated", "Ingen kvittering: (årsag på engelsk) something new nobody translated"),
 ])
 def test_the_case_page_says_in_danish_why_no_receipt_went(app, staff, reason, danish):
     import casefactory as cf

@@ -136,7 +136,7 @@ class _SecurityHeaders:
 
 def create_app(intake: App) -> Starlette:
     """The web application for ``intake``'s settings and database."""
-    from intake.web import cases, today
+    from intake.web import cases, grants, today
 
     web = intake.settings.web
     routes = [
@@ -145,6 +145,7 @@ def create_app(intake: App) -> Starlette:
         Route("/static/web.css", stylesheet),
         *today.routes(),
         *cases.routes(),
+        *grants.routes(),
     ]
     middleware = [
         Middleware(_SecurityHeaders),

@@ -26,6 +26,7 @@ from intake.pool import Pool
 from intake.rules.texts import TextError, Texts
 from intake.web import auth
 from intake.web.app import render
+from intake.web.grants import grant_section
 from intake.web.mailview import MailView, attachment_bytes, view
 from intake.web.today import file_response, flash
 from notifications.outbox import rows_for_case
@@ -156,6 +157,7 @@ def _case_page(intake: App, case_id: str) -> dict[str, Any] | None:
             "roles": mail_labels().get("roles", {}), "types": mail_labels().get("types", {}),
             "decidable": case.kind == MailKind.APPLICATION,
             "no_receipt": work.no_receipt_da(case.receipts_suppressed),
+            "grant": grant_section(s, case, intake.pool),
         }
 
 
