@@ -52,7 +52,8 @@ def _posts(ids):
     return [("/logout", {}), (f"/arbejde/msg/{ids['reply']}", {"resolution": "answered"}),
             (f"/post/{ids['question']}/knyt", {"case_id": "PSV-2025-0001"}),
             (f"/post/{ids['question']}/opret", {"kind": "application"}),
-            ("/sager/PSV-2025-0001/beslutning", {"decision": "bevilget", "amount": "500000"})]
+            ("/sager/PSV-2025-0001/beslutning", {"decision": "bevilget", "amount": "500000"}),
+            ("/sager/PSV-2025-0001/kvartal/2026Q1", {"action": "approve"})]
 
 
 def _snapshot(app):
