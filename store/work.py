@@ -78,6 +78,13 @@ def no_mail_reason_da(reason: str) -> str:
     return f"(årsag på engelsk) {reason}"
 
 
+def outbox_purpose_da(purpose: str) -> str:
+    """Why we sent a mail, in Danish (``[outbox_purposes]``); a reminder's own suffix is dropped."""
+    names: dict[str, str] = words_da().get("outbox_purposes", {})
+    known = [k for k in names if purpose == k or purpose.startswith(k + "-")]
+    return names[max(known, key=len)] if known else purpose
+
+
 def no_receipt_da(recorded: str | None) -> str | None:
     """``Case.receipts_suppressed`` ("no receipt: <reason>") as staff read it on the case page."""
     if not recorded:

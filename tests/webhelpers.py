@@ -49,7 +49,7 @@ def seed(app, workdir) -> dict[str, int]:
         s.add(bad)
         s.flush()
         receipt = s.scalar(select(OutboxMessage).order_by(OutboxMessage.id))
-        receipt.state, receipt.last_error = OutboxState.SUPPRESSED, "more than 5 mails to this address in an hour"
+        receipt.state, receipt.last_error = OutboxState.SUPPRESSED, "rate limit: jens@bf-syd.dk already has 5 mail(s) from us in the last hour (limit 5)"
         return {"question": ids["Spørgsmål om ansøgning"], "reply": ids["SV: Kvittering [PSV-2025-0002]"],
                 "quarantined": bad.id, "outbox": receipt.id}
 

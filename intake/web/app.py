@@ -28,7 +28,7 @@ from intake.web import auth
 from parsers.danish import date_da, kroner, number_da, size_da, timestamp_da
 from store import accounts
 from store.db import transaction
-from store.work import words_da
+from store.work import no_mail_reason_da, outbox_purpose_da, words_da
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(dato=date_da, kr=kroner, tal=number_da, size=size_da)
     env.globals["words"] = words_da()
+    env.globals.update(purpose_da=outbox_purpose_da, no_mail_da=no_mail_reason_da)
     return env
 
 

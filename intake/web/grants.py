@@ -30,11 +30,7 @@ from store import grants
 from store.db import transaction
 from store.models import Case
 from store.words import CaseStatus, MailKind, OutboxState, QuarterState
-from store.work import no_mail_reason_da
-
-# How the page names the state of a letter's mail (OutboxMessage.state).
-_SENT_DA: dict[str, str] = {OutboxState.PENDING: "venter på afsendelse", OutboxState.SENT: "sendt",
-            OutboxState.FAILED: "kunne ikke sendes", OutboxState.SUPPRESSED: "holdt tilbage"}
+from store.work import no_mail_reason_da, words_da
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ def grant_section(s: Session, case: Case, pool: Pool) -> GrantSection | None:
     for letter in grants.letters_of(s, case):
         row = grants.letter_outbox(s, letter)
         letters.append(LetterRow(letter.kind, letter.corrects_pk is not None, letter.amount, letter.created_at,
-                                 letter.recipient, _SENT_DA.get(row.state, row.state) if row else "ikke lagt i udbakken"))
+                                 letter.recipient, words_da()["outbox_states"].get(row.state, row.state) if row else "ikke lagt i udbakken"))
     due = grants.letter_due(s, case)
     if case.status != CaseStatus.GRANTED:
         return GrantSection(letters, due, [], None)
