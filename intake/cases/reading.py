@@ -1,0 +1,258 @@
+"""Reading a mail in a child process with hard limits: the pure, dangerous steps, kept apart.
+
+Parsing the raw bytes (``parse_mail``) and reading the attachments (``extract``:
+the PDF form, the budget, report parts ...) run in a warm child process, so a
+mail that needs too much memory, CPU or time costs a child, never the worker:
+
+* memory: ``RLIMIT_AS`` of ``[processing] child_memory_mb`` in the child (an
+  allocation past it fails with ``MemoryError``, or the kernel ends the child);
+* CPU: ``RLIMIT_CPU`` of ``child_cpu_seconds`` per message (``SIGXCPU`` ends it);
+* time: the parent kills the child after ``child_wall_seconds`` per message.
+
+A breach raises :class:`ReadFailed`; the child is started again for the next
+message. An exception inside the child (a bug in a reader) comes back as
+:class:`ReadCrashed`. Only plain picklable data crosses the boundary (bytes,
+:class:`~parsers.mime.ParsedMail`, :class:`~intake.extraction.Extraction`).
+The child is forked from a fork server (``forkserver``: safe while the service
+has threads) that has the readers imported already, and it ignores SIGTERM:
+the parent decides when a read is abandoned (:class:`ReadStopped`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import multiprocessing
+import multiprocessing.connection
+import resource
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from intake.extraction import Extraction, extract
+from intake.pool import Pool
+from intake.settings import Settings
+from parsers.limits import SizeLimits
+from parsers.mime import ParsedMail, parse_mail
+
+#: How long a read in progress may go on after a stop was asked for (SIGTERM), before the child
+#: is killed and the message left for the next start (systemd's stop timeout is 90 s by default).
+STOP_GRACE_SECONDS = 5.0
+_POLL_SECONDS = 0.2
+
+
+class ReadFailed(Exception):
+    """A read breached a limit or the child died; ``limit`` is ``memory``, ``cpu``, ``time`` or ``died``."""
+
+    def __init__(self, limit: str, detail: str):
+        super().__init__(detail)
+        self.limit = limit
+
+
+class ReadCrashed(Exception):
+    """The reader raised an exception in the child (a bug): its type and message as text."""
+
+
+class ReadStopped(Exception):
+    """A stop was asked for and the read did not finish within the grace time."""
+
+
+@dataclass(frozen=True)
+class _ChildContext:
+    """What extraction needs in the child (``ExtractionContext``); the clock is never used there."""
+
+    settings: Settings
+    pool: Pool
+
+    @property
+    def now(self) -> Callable[[], dt.datetime]:
+        """A clock for the protocol: the arrival time is always passed in."""
+        return lambda: dt.datetime.now(dt.UTC)
+
+
+def _run(ctx: _ChildContext, op: str, args: tuple[Any, ...]) -> Any:
+    """One job: ``parse`` (raw, sizes) or ``extract`` (mail, kind, received_at, earlier_parts)."""
+    if op == "parse":
+        raw, sizes = args
+        return parse_mail(raw, sizes)
+    if op == "extract":
+        mail, kind, received_at, earlier = args
+        return extract(mail, kind, ctx, received_at, earlier)
+    raise ValueError(f"unknown job {op!r}")
+
+
+def _cpu_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool: Pool) -> None:
+    """The child: set the limits, then answer jobs until the parent closes the pipe."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # systemd signals the whole group; the parent decides
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limits = settings.processing
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    memory = limits.child_memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    ctx = _ChildContext(settings, pool)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        op, args, new_message = job
+        if new_message:  # the CPU limit counts per message, in a child that lives on
+            soft = math.ceil(_cpu_used()) + limits.child_cpu_seconds
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+        try:
+            answer: tuple[str, Any] = ("ok", _run(ctx, op, args))
+        except MemoryError:
+            answer = ("memory", f"more than {limits.child_memory_mb} MB of memory")
+        except Exception as exc:
+            answer = ("crash", "".join(traceback.format_exception_only(type(exc), exc)).strip())
+        try:
+            conn.send(answer)
+        except MemoryError:
+            conn.send(("memory", f"more than {limits.child_memory_mb} MB of memory"))
+
+
+_start_lock = threading.Lock()
+
+
+def _context() -> Any:
+    """The forkserver context, its server importing the readers once (before its first child)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["intake.cases.reading"])
+    return ctx
+
+
+class Reader:
+    """A warm child that reads mail under the limits of ``[processing]``; restarted after a breach."""
+
+    def __init__(self, settings: Settings, pool: Pool):
+        self.settings = settings
+        self.pool = pool
+        self._proc: Any = None
+        self._conn: multiprocessing.connection.Connection | None = None
+        self._deadline = 0.0
+        self._new_message = False
+        self._stop: threading.Event | None = None
+
+    def begin(self, stop: threading.Event | None = None) -> None:
+        """A new message: its wall-clock and CPU budgets start now; ``stop`` abandons a read."""
+        self._deadline = time.monotonic() + self.settings.processing.child_wall_seconds
+        self._new_message = True
+        self._stop = stop
+
+    def parse(self, raw: bytes, sizes: SizeLimits) -> ParsedMail:
+        """``parse_mail`` in the child."""
+        result: ParsedMail = self._call("parse", (raw, sizes))
+        return result
+
+    def extract(self, mail: ParsedMail, kind: str, received_at: dt.datetime,
+                earlier_parts: Collection[str]) -> Extraction:
+        """``extract`` in the child."""
+        result: Extraction = self._call("extract", (mail, kind, received_at, frozenset(earlier_parts)))
+        return result
+
+    def _start(self) -> None:
+        with _start_lock:
+            ctx = _context()
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(child, self.settings, self.pool),
+                               name="pulje-intake-reader", daemon=True)
+            proc.start()
+            child.close()  # so that the child's death reads as EOF here
+            self._proc, self._conn = proc, parent
+
+    def _call(self, op: str, args: tuple[Any, ...]) -> Any:
+        if self._proc is None or not self._proc.is_alive():
+            self._discard()
+            self._start()
+        assert self._conn is not None
+        try:
+            self._conn.send((op, args, self._new_message))
+            self._new_message = False
+            kind, value = self._wait()
+        except (EOFError, OSError):
+            raise self._died() from None
+        if kind == "ok":
+            return value
+        self._discard()  # after a breach or a crash the child starts afresh
+        if kind == "crash":
+            raise ReadCrashed(value)
+        raise ReadFailed(kind, value)
+
+    def _wait(self) -> tuple[str, Any]:
+        assert self._conn is not None
+        stop_at: float | None = None
+        while True:
+            now = time.monotonic()
+            if self._stop is not None and self._stop.is_set() and stop_at is None:
+                stop_at = now + STOP_GRACE_SECONDS
+            if stop_at is not None and now >= stop_at:
+                self._discard()
+                raise ReadStopped("stopped while reading")
+            if now >= self._deadline:
+                self._discard()
+                raise ReadFailed("time", f"more than {self.settings.processing.child_wall_seconds:g} s")
+            if self._conn.poll(min(_POLL_SECONDS, self._deadline - now)):
+                answer: tuple[str, Any] = self._conn.recv()
+                return answer
+
+    def _died(self) -> Exception:
+        proc = self._proc
+        if proc is not None:
+            proc.join(1.0)
+        code = proc.exitcode if proc is not None else None
+        self._discard()
+        if self._stop is not None and self._stop.is_set():
+            return ReadStopped("the reader ended during a stop")
+        limits = self.settings.processing
+        if code == -signal.SIGXCPU:
+            return ReadFailed("cpu", f"more than {limits.child_cpu_seconds:g} s of CPU time")
+        if code == -signal.SIGKILL:  # the kernel's out-of-memory killer, or a person
+            return ReadFailed("memory", f"killed (signal 9; more than {limits.child_memory_mb} MB?)")
+        return ReadFailed("died", f"the reading process ended (exit code {code})")
+
+    def _discard(self) -> None:
+        """Kill the child (if any); the next read starts a new one."""
+        if self._conn is not None:
+            self._conn.close()
+        if self._proc is not None:
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join(5.0)
+            self._proc.close() if self._proc.exitcode is not None else None
+        self._proc, self._conn = None, None
+
+    def close(self) -> None:
+        """Stop the child: ask it to end, kill it if it does not."""
+        if self._conn is not None and self._proc is not None and self._proc.is_alive():
+            try:
+                self._conn.send(None)
+                self._proc.join(2.0)
+            except OSError:
+                pass
+        self._discard()
+
+
+class InlineReader(Reader):
+    """Reads in this process, without limits: for tests that replace a reader function."""
+
+    def _call(self, op: str, args: tuple[Any, ...]) -> Any:
+        return _run(_ChildContext(self.settings, self.pool), op, args)
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+def open_reader(settings: Settings, pool: Pool) -> Reader:
+    """The reader processing uses (a child process; tests may put an :class:`InlineReader` here)."""
+    return Reader(settings, pool)
