@@ -6,7 +6,8 @@ import logging
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -75,7 +76,9 @@ def poll_once(app: App, report: PollReport | None = None) -> PollReport:
             report.failures[source.account] = f"{type(exc).__name__}: {exc}"
         finally:
             source.close()
-    report.processed = process(app, _stop_on_sigterm())
+    stop = threading.Event()
+    with _sigterm_sets(stop):  # SIGTERM stops processing after the message in hand
+        report.processed = process(app, stop)
     for job in after_poll_jobs(app):
         job()
     if report.failures:
@@ -86,12 +89,21 @@ def poll_once(app: App, report: PollReport | None = None) -> PollReport:
     return report
 
 
-def _stop_on_sigterm() -> threading.Event:
-    """An event SIGTERM sets (``poll`` stops after the message in hand), where signals can be caught."""
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
-    return stop
+@contextmanager
+def _sigterm_sets(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGTERM sets ``stop`` (where signals can be caught: the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the message in hand", signum)
+        stop.set()
+
+    before = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def after_poll_jobs(app: App) -> list[Callable[[], object]]:

@@ -33,8 +33,8 @@ from collections import Counter
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from intake import progress, routing
-from intake.cases.context import CaseChange, Context, MailUnreadable, NeedRead, Reads
 from intake.cases import reading
+from intake.cases.context import CaseChange, Context, MailUnreadable, NeedRead, Reads
 from intake.cases.reading import Reader, ReadStopped
 from intake.cases.recording import record, staff_route
 from intake.errors import TemporaryFailure

@@ -104,6 +104,9 @@ def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool
             job = conn.recv()
         except (EOFError, OSError):
             return
+        except MemoryError:  # the mail alone is more than the limit; the pipe is unusable after this
+            conn.send(("memory", f"more than {limits.child_memory_mb} MB of memory"))
+            return
         if job is None:
             return
         op, args, new_message = job
