@@ -90,6 +90,11 @@ def _cpu_used() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _arm_cpu(seconds: int) -> None:
+    """SIGXCPU after ``seconds`` more CPU time (the soft limit; the hard one stays open to move it)."""
+    resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(_cpu_used()) + seconds, resource.RLIM_INFINITY))
+
+
 def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool: Pool) -> None:
     """The child: set the limits, then answer jobs until the parent closes the pipe."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # systemd signals the whole group; the parent decides
@@ -99,6 +104,7 @@ def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool
     memory = limits.child_memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     ctx = _ChildContext(settings, pool)
+    _arm_cpu(limits.child_cpu_seconds)  # a child started again mid-message is limited too
     while True:
         try:
             job = conn.recv()
@@ -111,8 +117,7 @@ def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool
             return
         op, args, new_message = job
         if new_message:  # the CPU limit counts per message, in a child that lives on
-            soft = math.ceil(_cpu_used()) + limits.child_cpu_seconds
-            resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
+            _arm_cpu(limits.child_cpu_seconds)
         try:
             answer: tuple[str, Any] = ("ok", _run(ctx, op, args))
         except MemoryError:
@@ -232,7 +237,8 @@ class Reader:
             if self._proc.is_alive():
                 self._proc.kill()
             self._proc.join(5.0)
-            self._proc.close() if self._proc.exitcode is not None else None
+            if self._proc.exitcode is not None:
+                self._proc.close()
         self._proc, self._conn = None, None
 
     def close(self) -> None:
