@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from intake.app import App
 from intake.cases.pipeline import process_pending
-from intake.cases.reading import open_reader
+from intake.cases.reading import open_readers
 from intake.errors import ConfigError, TemporaryFailure
 from intake.settings import ImapSourceSettings, MaildirSourceSettings
 from intake.sources import Source
@@ -190,7 +190,7 @@ class Service:
             t = threading.Thread(target=self._source_loop, args=(i,), name=f"source-{cfg.name}", daemon=True)
             t.start()
             self.threads.append(t)
-        self.app.context.reader = open_reader(settings, self.app.pool)  # warm across passes
+        self.app.context.readers = open_readers(settings, self.app.pool)  # warm across passes
         self.scheduler = self._scheduled()
         self.scheduler.start()
 
@@ -201,8 +201,8 @@ class Service:
             self.scheduler.shutdown(wait=True)
         for t in self.threads:
             t.join(timeout=60)
-        if self.app.context.reader is not None:
-            self.app.context.reader.close()
+        for reader in self.app.context.readers:
+            reader.close()
         log.info("pulje-intake stopped")
 
 

@@ -121,6 +121,8 @@ class ProcessingSettings:
     child_wall_seconds: float = 90.0  # then the worker kills the child
     # how long a worker's claim on a message lasts (a crashed worker's claim expires after it)
     claim_seconds: float = 300.0
+    # reading children: one reads the message in hand, the others read the next ones ahead
+    readers: int = 2
 
 
 @dataclass(frozen=True)
@@ -273,11 +275,13 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     size_keys = [f.name for f in fields(SizeLimits)]
     p.check_unknown({"max_attempts", "max_message_bytes", "max_attachment_bytes", "max_pdf_pages",
                      "max_sheet_cells", "child_memory_mb", "child_cpu_seconds", "child_wall_seconds",
-                     "claim_seconds", *size_keys})
+                     "claim_seconds", "readers", *size_keys})
     wall = p.positive("child_wall_seconds", 90.0)
     claim = p.positive("claim_seconds", 300.0)
-    if claim <= wall:  # else a second worker could take a message still being read
-        raise p._err("claim_seconds", f"must be longer than child_wall_seconds ({wall:g}), got {claim:g}")
+    readers = _positive(p, "readers", 2)
+    if claim <= wall * readers:  # else a second worker could take a message still waiting its turn
+        raise p._err("claim_seconds", f"must be longer than child_wall_seconds × readers "
+                                      f"({wall:g} × {readers}), got {claim:g}")
     processing = ProcessingSettings(
         max_attempts=p.get("max_attempts", int, 3),
         max_message_bytes=p.get("max_message_bytes", int, 50 * 1024 * 1024),
@@ -289,6 +293,7 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
         child_cpu_seconds=_positive(p, "child_cpu_seconds", 60),
         child_wall_seconds=wall,
         claim_seconds=claim,
+        readers=readers,
     )
     o = root.table("outbox")
     o.check_unknown({"mode", "dir", "smtp", "from_address", "from_name", "reply_to",

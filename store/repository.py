@@ -187,17 +187,22 @@ def _claimable(now: dt.datetime) -> ColumnElement[bool]:
             & (RawMessage.claimed_until.is_(None) | (RawMessage.claimed_until < now)))
 
 
-def pending_message_ids(session: Session, now: dt.datetime, limit: int | None = None) -> list[int]:
-    """Messages to process, those tried least first, then by arrival.
+def pending_messages(session: Session, now: dt.datetime, limit: int | None = None) -> list[tuple[int, int]]:
+    """(id, attempts) of the messages to process, those tried least first, then by arrival.
 
     A message retried after a crash (a kill, an out-of-memory) comes after the
     untried ones, so the queue never waits behind it.
     """
-    q = (select(RawMessage.id).where(_claimable(now))
+    q = (select(RawMessage.id, RawMessage.attempts).where(_claimable(now))
          .order_by(RawMessage.attempts, RawMessage.internaldate, RawMessage.id))
     if limit:
         q = q.limit(limit)
-    return list(session.scalars(q))
+    return [(pk, attempts) for pk, attempts in session.execute(q)]
+
+
+def pending_message_ids(session: Session, now: dt.datetime, limit: int | None = None) -> list[int]:
+    """The ids of :func:`pending_messages`, in its order."""
+    return [pk for pk, _ in pending_messages(session, now, limit)]
 
 
 def claim_message(session: Session, pk: int, now: dt.datetime, until: dt.datetime,

@@ -54,7 +54,7 @@ def test_a_worker_killed_while_reading_counts_and_the_message_ends_quarantined(w
                                      SampleMail("c-second", second, NOW + dt.timedelta(seconds=2))])
     # a short lease, so that the test waits for a dead worker's claim to run out only briefly
     settings = write_settings(workdir, db_url, "[processing]\nmax_sheet_cells = 5000000\n"
-                                               "child_wall_seconds = 6\nclaim_seconds = 7\n")
+                                               "child_wall_seconds = 6\nclaim_seconds = 7\nreaders = 1\n")
     engine = create_engine(db_url)
 
     def slow_row():

@@ -79,6 +79,14 @@ class Reads:
     reader: Reader
     done: dict[Hashable, Any] = field(default_factory=dict)
 
+    def keep_parse(self, pk: int, sizes: SizeLimits, mail: ParsedMail) -> None:
+        """Keep a parse read ahead of time (by a reader of the pool)."""
+        self.done[("parse", pk, sizes)] = mail
+
+    def keep_extract(self, mail: ParsedMail, kind: str, received_at: dt.datetime, result: Extraction) -> None:
+        """Keep an extraction read ahead of time, as recording asks first for a ``kind`` mail."""
+        self.done[("extract", kind, received_at, frozenset(), _fingerprint(mail))] = result
+
     def parse(self, pk: int, raw: bytes, sizes: SizeLimits, own: bool = False) -> ParsedMail:
         """The parsed mail of stored message ``pk`` (``own``: the message being processed)."""
         key = ("parse", pk, sizes)
@@ -142,8 +150,8 @@ class Context:
     factory: sessionmaker[Session]
     now: Callable[[], dt.datetime]
     hooks: list[Callable[[Session, CaseChange], None]] = field(default_factory=list)
-    # a warm reader kept across passes (the service's); None: each pass starts its own
-    reader: Reader | None = None
+    # warm readers kept across passes (the service's); empty: each pass starts its own
+    readers: list[Reader] = field(default_factory=list)
     # the reads of the message in hand (set by the pipeline for one message)
     reads: Reads | None = None
     # attempts to give back (message pk → claim token) once the database answers again

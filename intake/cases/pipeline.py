@@ -28,14 +28,22 @@ import logging
 import threading
 import traceback
 import uuid
-from collections import Counter
+from collections import Counter, deque
+from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from intake import progress, routing
 from intake.cases import reading
-from intake.cases.context import CaseChange, Context, MailUnreadable, NeedRead, Reads
-from intake.cases.reading import Reader, ReadStopped
+from intake.cases.context import (
+    CaseChange,
+    Context,
+    MailUnreadable,
+    NeedRead,
+    Reads,
+    unread_extraction,
+)
+from intake.cases.reading import Reader, ReadFailed, ReadStopped
 from intake.cases.recording import record, staff_route
 from intake.errors import TemporaryFailure
 from store import repository as repo
@@ -66,75 +74,139 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+@dataclass
+class _Claimed:
+    """A message this worker claimed: what reading it needs."""
+
+    pk: int
+    token: str
+    raw: bytes  # b"": too large to read, never parsed
+    received_at: dt.datetime
+    kind: str | None  # what to read its attachments as ahead: None guess by subject, "" nothing
+    alone: bool  # tried before (a kill, a timeout?): read with no other message in flight
+
+
 def process_pending(ctx: Context, limit: int | None = None,
                     stop: threading.Event | None = None) -> Counter[str]:
     """Process every stored (or retryable failed) message until ``stop``; return counts by result.
 
-    Raise :class:`~intake.errors.TemporaryFailure` when the database went away.
+    With ``[processing] readers`` above 1 the next messages are claimed and read ahead by the
+    other readers while the one in hand is recorded; results are recorded in the queue's order.
+    A message tried before is read with no other in flight, so a kill while reading it costs
+    no other message an attempt. Raise :class:`~intake.errors.TemporaryFailure` when the
+    database went away.
     """
     _settle_owed(ctx)
     try:
         with ctx.factory() as s:
-            ids = repo.pending_message_ids(s, _clock(), limit)
+            queue = deque(repo.pending_messages(s, _clock(), limit))
     except Exception as exc:
         if transient(exc):
             raise TemporaryFailure(f"database unreachable: {_first_line(exc)}") from None
         raise
     results: Counter[str] = Counter()
-    if not ids:
+    if not queue:
         return results
-    reader = ctx.reader or reading.open_reader(ctx.settings, ctx.pool)
+    readers = ctx.readers or reading.open_readers(ctx.settings, ctx.pool)
+    free = list(reversed(readers))
+    window: deque[tuple[_Claimed, Reader]] = deque()
     try:
-        with progress.track("processing", len(ids)) as bar:
-            for done, pk in enumerate(ids):
-                if stop is not None and stop.is_set():
-                    log.info("stopping: %d message(s) left for the next start", len(ids) - done)
+        with progress.track("processing", len(queue)) as bar:
+            while True:
+                while free and queue and not (stop is not None and stop.is_set()):
+                    if window and (window[0][0].alone or queue[0][1] > 0):
+                        break
+                    pk, _ = queue.popleft()
+                    claimed = _claim_counted(ctx, pk)
+                    if not isinstance(claimed, _Claimed):
+                        results[claimed] += 1
+                        bar.advance()
+                        continue
+                    reader = free.pop()
+                    reader.begin(stop)
+                    if claimed.raw:
+                        reader.submit("read", (claimed.raw, ctx.settings.processing.sizes,
+                                               claimed.received_at, claimed.kind))
+                    window.append((claimed, reader))
+                if not window:
                     break
-                outcome = process_one(ctx, pk, reader, stop)
+                claimed, reader = window.popleft()
+                outcome = _read_and_record(ctx, claimed, reader, ahead=True)
+                free.append(reader)
                 if outcome == STOPPED:
-                    log.info("stopping: %d message(s) left for the next start", len(ids) - done)
                     break
                 results[outcome] += 1
                 bar.advance()
     finally:
-        if reader is not ctx.reader:
-            reader.close()
+        for claimed, reader in window:  # read ahead but not recorded (a stop, the database away)
+            reader.abandon()
+            _give_back(ctx, claimed.pk, claimed.token)
+        if queue or window:
+            log.info("stopping: %d message(s) left for the next start", len(queue) + len(window))
+        if readers is not ctx.readers:
+            for reader in readers:
+                reader.close()
     return results
 
 
 def process_one(ctx: Context, pk: int, reader: Reader | None = None,
                 stop: threading.Event | None = None) -> str:
     """Process one message; return its outcome, its failure state, ``skipped`` or ``stopped``."""
-    own = reader is None and ctx.reader is None
-    reader = reader or ctx.reader or reading.open_reader(ctx.settings, ctx.pool)
+    own = reader is None and not ctx.readers
+    reader = reader or (ctx.readers[0] if ctx.readers else reading.open_reader(ctx.settings, ctx.pool))
     try:
-        return _process(ctx, pk, reader, stop)
+        claimed = _claim_counted(ctx, pk)
+        if not isinstance(claimed, _Claimed):
+            return claimed
+        reader.begin(stop)
+        return _read_and_record(ctx, claimed, reader, ahead=False)
     finally:
         if own:
             reader.close()
 
 
-def _process(ctx: Context, pk: int, reader: Reader, stop: threading.Event | None) -> str:
-    token = uuid.uuid4().hex
-    limits = ctx.settings.processing
+def _claim_counted(ctx: Context, pk: int) -> _Claimed | str:
+    """Claim a message and count the attempt; else ``skipped`` or ``quarantined``."""
     try:
-        claimed = _claim(ctx, pk, token)
+        return _claim(ctx, pk, uuid.uuid4().hex) or "skipped"
     except Exception as exc:
         if transient(exc):  # nothing was counted: the claim's transaction did not commit
             raise TemporaryFailure(f"database unreachable: {_first_line(exc)}") from None
         raise
-    if not isinstance(claimed, bytes):
-        return claimed or "skipped"
-    reader.begin(stop)
+
+
+def _first_reads(ctx: Context, claimed: _Claimed, reads: Reads, ahead: bool) -> None:
+    """The mail's own bytes first (too large a mail is never parsed); ``ahead``: collect what a
+    reader read ahead: the mail, then its attachments as the kind it guessed."""
+    sizes = ctx.settings.processing.sizes
+    if not claimed.raw:
+        return
+    if not ahead:
+        try:
+            reads.parse(claimed.pk, claimed.raw, sizes, own=True)
+        except NeedRead as need:
+            reads.fetch(need)
+        return
+    try:
+        mail, kind = reads.reader.collect()
+    except ReadFailed as exc:
+        raise MailUnreadable(f"reading the mail stopped ({exc.limit} limit): {exc}") from None
+    reads.keep_parse(claimed.pk, sizes, mail)
+    if kind is not None:
+        try:
+            result = reads.reader.collect()
+        except ReadFailed as exc:
+            result = unread_extraction(ctx, mail, kind, claimed.received_at, (), exc)
+        reads.keep_extract(mail, kind, claimed.received_at, result)
+
+
+def _read_and_record(ctx: Context, claimed: _Claimed, reader: Reader, ahead: bool) -> str:
+    """Read (no transaction open) and record a claimed message; its outcome."""
+    pk, token = claimed.pk, claimed.token
     reads = Reads(reader)
     mctx = dataclasses.replace(ctx, reads=reads)
     try:
-        if claimed:  # the mail's own bytes first; too large a mail is never parsed
-            try:
-                reads.parse(pk, claimed, limits.sizes, own=True)
-            except NeedRead as need:
-                reads.fetch(need)
-        del claimed
+        _first_reads(ctx, claimed, reads, ahead)
         for _ in range(MAX_READS):
             try:
                 return _record(mctx, pk, token)
@@ -155,9 +227,9 @@ def _process(ctx: Context, pk: int, reader: Reader, stop: threading.Event | None
         return _failed(ctx, pk, token, exc)
 
 
-def _claim(ctx: Context, pk: int, token: str) -> bytes | str | None:
-    """Claim and count the attempt; the raw bytes to read (b"" for a mail too large to read),
-    ``quarantined`` when every attempt began and none finished, None when not claimable."""
+def _claim(ctx: Context, pk: int, token: str) -> _Claimed | str | None:
+    """Claim and count the attempt; what reading it needs, ``quarantined`` when every attempt
+    began and none finished, None when not claimable."""
     limits = ctx.settings.processing
     now = _clock()
     with transaction(ctx.factory) as s:
@@ -174,7 +246,10 @@ def _claim(ctx: Context, pk: int, token: str) -> bytes | str | None:
             log.warning("message %d quarantined: %s (pulje-intake quarantine show %d)", pk, msg.reason, pk,
                         extra={"mail": pk})
             return MessageState.QUARANTINED
-        return msg.raw if msg.size <= limits.max_message_bytes else b""
+        chosen = msg.staff_route or {}
+        kind = None if not chosen else ("" if chosen.get("case_id") else str(chosen.get("kind") or ""))
+        return _Claimed(pk=pk, token=token, raw=msg.raw if msg.size <= limits.max_message_bytes else b"",
+                        received_at=msg.internaldate, kind=kind, alone=msg.attempts > 1)
 
 
 def _record(ctx: Context, pk: int, token: str) -> str:
