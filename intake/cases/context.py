@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ from parsers.limits import SizeLimits
 from parsers.mime import ParsedMail
 from store.models import Case, RawMessage, Submission
 from store.words import AttachmentRole, CaseEventKind
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Reads:
     """Reads of one message's processing, done in the child and kept for the next try to record."""
 
     reader: Reader
+    pk: int  # the message being processed (for the log)
     done: dict[Hashable, Any] = field(default_factory=dict)
 
     def keep_parse(self, pk: int, sizes: SizeLimits, mail: ParsedMail) -> None:
@@ -119,15 +123,17 @@ class Reads:
         try:
             self.done[need.key] = self.reader.extract(mail, kind, received_at, earlier)
         except ReadFailed as exc:
-            self.done[need.key] = unread_extraction(ctx, mail, kind, received_at, earlier, exc)
+            self.done[need.key] = unread_extraction(ctx, mail, kind, received_at, earlier, exc, self.pk)
 
 
 def unread_extraction(ctx: Context, mail: ParsedMail, kind: str, received_at: dt.datetime,
-                      earlier: Collection[str], failure: ReadFailed) -> Extraction:
+                      earlier: Collection[str], failure: ReadFailed, pk: int) -> Extraction:
     """The case of a mail whose attachments breached a limit: listed, not read, and a problem saying so.
 
     The rules run here on the mail without its attachments (nothing to read, so safe in the
     worker), with the breach as a finding of the mail: the applicant is told what to send."""
+    log.warning("message %d: reading its attachments stopped (%s limit): %s; the case says so",
+                pk, failure.limit, failure, extra={"mail": pk})
     breach = finding(ProblemCode.ATTACHMENTS_NOT_READ, why=_WHY_DA.get(failure.limit, _WHY_DA["died"]))
     bare = dataclasses.replace(mail, attachments=[], findings=[*mail.findings, breach])
     result = extract(bare, kind, ctx, received_at, earlier)

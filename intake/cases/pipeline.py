@@ -196,14 +196,14 @@ def _first_reads(ctx: Context, claimed: _Claimed, reads: Reads, ahead: bool) -> 
         try:
             result = reads.reader.collect()
         except ReadFailed as exc:
-            result = unread_extraction(ctx, mail, kind, claimed.received_at, (), exc)
+            result = unread_extraction(ctx, mail, kind, claimed.received_at, (), exc, claimed.pk)
         reads.keep_extract(mail, kind, claimed.received_at, result)
 
 
 def _read_and_record(ctx: Context, claimed: _Claimed, reader: Reader, ahead: bool) -> str:
     """Read (no transaction open) and record a claimed message; its outcome."""
     pk, token = claimed.pk, claimed.token
-    reads = Reads(reader)
+    reads = Reads(reader, pk)
     mctx = dataclasses.replace(ctx, reads=reads)
     try:
         _first_reads(ctx, claimed, reads, ahead)
