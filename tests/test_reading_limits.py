@@ -100,5 +100,7 @@ def test_the_child_gets_the_limits_of_the_settings(workdir, db_url):
         text = Path(f"/proc/{reader._proc.pid}/limits").read_text()
         assert "Max address space         314572800" in text
         assert "Max core file size        0" in text
+        # out of memory in the service's cgroup, the kernel ends a reader rather than the worker
+        assert Path(f"/proc/{reader._proc.pid}/oom_score_adj").read_text().strip() == "1000"
     finally:
         reader.close()

@@ -119,6 +119,11 @@ def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     limits = settings.processing
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    try:  # when the service's memory (systemd MemoryMax) runs out, the kernel ends a reader first
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
     memory = limits.child_memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     ctx = _ChildContext(settings, pool)
