@@ -110,6 +110,7 @@ def process_pending(ctx: Context, limit: int | None = None,
     readers = ctx.readers or reading.open_readers(ctx.settings, ctx.pool)
     free = list(reversed(readers))
     window: deque[tuple[_Claimed, Reader]] = deque()
+    in_hand = 0  # the message a stop left unread
     try:
         with progress.track("processing", len(queue)) as bar:
             while True:
@@ -134,15 +135,18 @@ def process_pending(ctx: Context, limit: int | None = None,
                 outcome = _read_and_record(ctx, claimed, reader, ahead=True)
                 free.append(reader)
                 if outcome == STOPPED:
+                    in_hand = 1
                     break
                 results[outcome] += 1
                 bar.advance()
+                if stop is not None and stop.is_set():  # the message in hand is done: stop
+                    break
     finally:
         for claimed, reader in window:  # read ahead but not recorded (a stop, the database away)
             reader.abandon()
             _give_back(ctx, claimed.pk, claimed.token)
-        if queue or window:
-            log.info("stopping: %d message(s) left for the next start", len(queue) + len(window))
+        if queue or window or in_hand:
+            log.info("stopping: %d message(s) left for the next start", len(queue) + len(window) + in_hand)
         if readers is not ctx.readers:
             for reader in readers:
                 reader.close()

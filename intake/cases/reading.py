@@ -154,8 +154,9 @@ def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool
                 answer = ("crash", "".join(traceback.format_exception_only(type(exc), exc)).strip())
             try:
                 conn.send((*answer, time.monotonic() - started))
-            except MemoryError:
-                conn.send(("memory", f"more than {limits.child_memory_mb} MB of memory", 0.0))
+            except MemoryError:  # the answer was too big to pickle (nothing was written yet)
+                answer = ("memory", f"more than {limits.child_memory_mb} MB of memory")
+                conn.send((*answer, 0.0))
             if answer[0] != "ok":
                 break
 
