@@ -6,13 +6,15 @@ import logging
 import signal
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from intake.app import App
 from intake.cases.pipeline import process_pending
+from intake.cases.reading import open_readers
 from intake.errors import ConfigError, TemporaryFailure
 from intake.settings import ImapSourceSettings, MaildirSourceSettings
 from intake.sources import Source
@@ -47,10 +49,10 @@ class PollReport:
         return "\n".join(lines)
 
 
-def process(app: App) -> Counter[str]:
-    """Process what is stored, one pass at a time."""
+def process(app: App, stop: threading.Event | None = None) -> Counter[str]:
+    """Process what is stored, one pass at a time, until ``stop`` is set (SIGTERM)."""
     with _processing_lock:
-        return process_pending(app.context)
+        return process_pending(app.context, stop=stop)
 
 
 def poll_once(app: App, report: PollReport | None = None) -> PollReport:
@@ -74,7 +76,9 @@ def poll_once(app: App, report: PollReport | None = None) -> PollReport:
             report.failures[source.account] = f"{type(exc).__name__}: {exc}"
         finally:
             source.close()
-    report.processed = process(app)
+    stop = threading.Event()
+    with _sigterm_sets(stop):  # SIGTERM stops processing after the message in hand
+        report.processed = process(app, stop)
     for job in after_poll_jobs(app):
         job()
     if report.failures:
@@ -83,6 +87,23 @@ def poll_once(app: App, report: PollReport | None = None) -> PollReport:
         first = next(iter(report.failures.values()))
         raise TemporaryFailure(f"{len(report.failures)} source(s) failed; first: {first}")
     return report
+
+
+@contextmanager
+def _sigterm_sets(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGTERM sets ``stop`` (where signals can be caught: the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the message in hand", signum)
+        stop.set()
+
+    before = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def after_poll_jobs(app: App) -> list[Callable[[], object]]:
@@ -114,7 +135,7 @@ class Service:
                 if source is None:
                     source = make_source(cfg)
                 fetch_all(source, self.app.context.factory, self.app.context.now)
-                process(self.app)
+                process(self.app, self.stop)
                 delay = 1.0
                 source.wait(self.stop, interval)
             except Exception as exc:  # a dropped connection, a restarted server, a full disk
@@ -136,7 +157,7 @@ class Service:
 
         sched = BackgroundScheduler(timezone="UTC")
         every = self.app.settings.schedule
-        sched.add_job(_logged("process", lambda: process(self.app)), "interval", id="process",
+        sched.add_job(_logged("process", lambda: process(self.app, self.stop)), "interval", id="process",
                       seconds=every.process_seconds, max_instances=1, coalesce=True)
         for job_id, func, seconds in scheduled_jobs(self.app):
             sched.add_job(_logged(job_id, func), "interval", id=job_id, seconds=seconds,
@@ -169,6 +190,7 @@ class Service:
             t = threading.Thread(target=self._source_loop, args=(i,), name=f"source-{cfg.name}", daemon=True)
             t.start()
             self.threads.append(t)
+        self.app.context.readers = open_readers(settings, self.app.pool)  # warm across passes
         self.scheduler = self._scheduled()
         self.scheduler.start()
 
@@ -179,6 +201,8 @@ class Service:
             self.scheduler.shutdown(wait=True)
         for t in self.threads:
             t.join(timeout=60)
+        for reader in self.app.context.readers:
+            reader.close()
         log.info("pulje-intake stopped")
 
 

@@ -115,6 +115,14 @@ class ProcessingSettings:
     max_sheet_cells: int
     # what the readers check before a library builds a file or a mail (parsers/limits.py)
     sizes: SizeLimits = field(default_factory=SizeLimits)
+    # the child process that reads a mail (intake/cases/reading.py): its limits per message
+    child_memory_mb: int = 1024  # RLIMIT_AS; pdfplumber + openpyxl need more than 512 under it
+    child_cpu_seconds: int = 60  # RLIMIT_CPU
+    child_wall_seconds: float = 90.0  # then the worker kills the child
+    # how long a worker's claim on a message lasts (a crashed worker's claim expires after it)
+    claim_seconds: float = 300.0
+    # reading children: one reads the message in hand, the others read the next ones ahead
+    readers: int = 2
 
 
 @dataclass(frozen=True)
@@ -266,7 +274,14 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     p = root.table("processing")
     size_keys = [f.name for f in fields(SizeLimits)]
     p.check_unknown({"max_attempts", "max_message_bytes", "max_attachment_bytes", "max_pdf_pages",
-                     "max_sheet_cells", *size_keys})
+                     "max_sheet_cells", "child_memory_mb", "child_cpu_seconds", "child_wall_seconds",
+                     "claim_seconds", "readers", *size_keys})
+    wall = p.positive("child_wall_seconds", 90.0)
+    claim = p.positive("claim_seconds", 300.0)
+    readers = _positive(p, "readers", 2)
+    if claim <= wall * readers:  # else a second worker could take a message still waiting its turn
+        raise p._err("claim_seconds", f"must be longer than child_wall_seconds × readers "
+                                      f"({wall:g} × {readers}), got {claim:g}")
     processing = ProcessingSettings(
         max_attempts=p.get("max_attempts", int, 3),
         max_message_bytes=p.get("max_message_bytes", int, 50 * 1024 * 1024),
@@ -274,6 +289,11 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
         max_pdf_pages=p.get("max_pdf_pages", int, 50),
         max_sheet_cells=p.get("max_sheet_cells", int, 200_000),
         sizes=SizeLimits(**{k: _positive(p, k, getattr(SizeLimits(), k)) for k in size_keys}),
+        child_memory_mb=_positive(p, "child_memory_mb", 1024),
+        child_cpu_seconds=_positive(p, "child_cpu_seconds", 60),
+        child_wall_seconds=wall,
+        claim_seconds=claim,
+        readers=readers,
     )
     o = root.table("outbox")
     o.check_unknown({"mode", "dir", "smtp", "from_address", "from_name", "reply_to",

@@ -126,11 +126,15 @@ def read_budget(data: bytes, detected_type: str, fieldmap: FieldMap, *, max_cell
     except Unsupported as exc:
         reading.problem(ProblemCode.BUDGET_UNSUPPORTED, type=str(exc))
         return reading
+    except MemoryError:  # the reading process's limit, not a broken file: the worker says so
+        raise
     except Exception as exc:  # any library error on a broken file is "corrupt"
         reading.problem(ProblemCode.BUDGET_CORRUPT, error=type(exc).__name__)
         return reading
     try:
         _extract(book, fieldmap.budget, reading)
+    except MemoryError:  # the reading process's limit, not a broken file: the worker says so
+        raise
     except Exception as exc:  # a shape we did not foresee: say so, never crash the intake
         reading.lines, reading.total, reading.total_source, reading.recomputed = [], None, None, []
         reading.problem(ProblemCode.BUDGET_CORRUPT, error=type(exc).__name__)

@@ -37,6 +37,8 @@ class ProblemCode(StrEnum):
     MAIL_HEADER_TOO_LARGE = "mail_header_too_large"
     MAIL_TOO_DEEP = "mail_too_deep"
     MAIL_TOO_MANY_PARTS = "mail_too_many_parts"
+    # reading the attachments breached a limit of the reading process (intake/cases/reading.py)
+    ATTACHMENTS_NOT_READ = "attachments_not_read"
     # attachments
     FORM_MISSING = "form_missing"
     BUDGET_MISSING = "budget_missing"
@@ -129,6 +131,8 @@ READER_PARAMS: Mapping[ProblemCode, frozenset[str]] = {
     C.MAIL_HEADER_TOO_LARGE: frozenset({"size", "limit"}),
     C.MAIL_TOO_DEEP: frozenset({"max_depth"}),
     C.MAIL_TOO_MANY_PARTS: frozenset({"max_parts"}),
+    # intake/cases/reading.py (memory, CPU time or wall-clock time of the reading process)
+    C.ATTACHMENTS_NOT_READ: frozenset({"why"}),
     # parsers/form/
     C.FORM_CORRUPT: frozenset({"error"}),
     C.FORM_ENCRYPTED: frozenset(),

@@ -234,6 +234,8 @@ def parse_mail(raw: bytes, sizes: SizeLimits = DEFAULT) -> ParsedMail:
         except RecursionError:
             attachments, text, html = [], "", ""
             findings.append(finding(ProblemCode.MAIL_TOO_DEEP, max_depth=sizes.max_mime_depth))
+        except MemoryError:  # the reading process's limit, not a broken file: the worker says so
+            raise
         except Exception as exc:  # mail-parser fails on some broken MIME: fall back, note it
             defects.append(f"mailparser: {type(exc).__name__}")
             attachments, text, html = _stdlib_attachments(msg)

@@ -166,6 +166,8 @@ def _pdf_page_count(data: bytes, max_pages: int, sizes: SizeLimits) -> int:
         if "adgangskode" in str(exc):
             raise
         raise ValueError(f"PDF-filen er beskadiget ({type(exc).__name__})") from None
+    except MemoryError:  # the reading process's limit, not a broken file: the worker says so
+        raise
     except Exception as exc:  # pypdf raises assorted errors on broken files
         raise ValueError(f"PDF-filen kan ikke åbnes ({type(exc).__name__})") from None
     if count > max_pages:

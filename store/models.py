@@ -98,6 +98,10 @@ class RawMessage(Base):
     staff_route: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # when a person looked at it while quarantined (``quarantine show``); None: nobody yet
     quarantine_seen_at: Mapped[dt.datetime | None]
+    # a worker's claim while it processes the message (``repository.claim_message``): until when,
+    # and the worker's token; a crashed worker's claim expires, the attempt it counted stays
+    claimed_until: Mapped[dt.datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
 
     locations: Mapped[list[MessageLocation]] = relationship(back_populates="message")
     case: Mapped[Case | None] = relationship(back_populates="messages")

@@ -181,27 +181,65 @@ def next_case_id(session: Session, prefix: str, year: int) -> str:
     return f"{key}-{seq.last:04d}"
 
 
-def pending_message_ids(session: Session, max_attempts: int, limit: int | None = None) -> list[int]:
-    """Messages still to process: stored, or failed with tries left."""
-    q = (
-        select(RawMessage.id)
-        .where(
-            (RawMessage.state == MessageState.STORED)
-            | ((RawMessage.state == MessageState.FAILED) & (RawMessage.attempts < max_attempts))
-        )
-        .order_by(RawMessage.internaldate, RawMessage.id)
-    )
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
+    """Waiting to be processed (stored, or failed with a try left) and claimed by no live worker."""
+    return (RawMessage.state.in_([MessageState.STORED, MessageState.FAILED])
+            & (RawMessage.claimed_until.is_(None) | (RawMessage.claimed_until < now)))
+
+
+def pending_messages(session: Session, now: dt.datetime, limit: int | None = None) -> list[tuple[int, int]]:
+    """(id, attempts) of the messages to process, those tried least first, then by arrival.
+
+    A message retried after a crash (a kill, an out-of-memory) comes after the
+    untried ones, so the queue never waits behind it.
+    """
+    q = (select(RawMessage.id, RawMessage.attempts).where(_claimable(now))
+         .order_by(RawMessage.attempts, RawMessage.internaldate, RawMessage.id))
     if limit:
         q = q.limit(limit)
-    return list(session.scalars(q))
+    return [(pk, attempts) for pk, attempts in session.execute(q)]
+
+
+def pending_message_ids(session: Session, now: dt.datetime, limit: int | None = None) -> list[int]:
+    """The ids of :func:`pending_messages`, in its order."""
+    return [pk for pk, _ in pending_messages(session, now, limit)]
+
+
+def claim_message(session: Session, pk: int, now: dt.datetime, until: dt.datetime,
+                  token: str) -> RawMessage | None:
+    """Claim a message for one worker until ``until`` and count the attempt; None if not claimable.
+
+    On PostgreSQL the row is taken with ``FOR UPDATE SKIP LOCKED``: of two workers
+    claiming at once one gets it, the other None. The caller commits at once.
+    """
+    q = select(RawMessage).where(RawMessage.id == pk, _claimable(now))
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    msg = session.scalar(q)
+    if msg is None:
+        return None
+    msg.attempts += 1
+    msg.claimed_until, msg.claim_token = until, token
+    return msg
 
 
 def lock_message(session: Session, pk: int) -> RawMessage | None:
-    """Load a message for processing; on PostgreSQL other workers skip it meanwhile."""
+    """Load a message and lock its row (PostgreSQL) to record the result of processing it."""
     q = select(RawMessage).where(RawMessage.id == pk)
     if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
+        q = q.with_for_update()
     return session.scalar(q)
+
+
+def release_claim(session: Session, pk: int, token: str, give_back: bool = False) -> bool:
+    """End a worker's claim (if still its own); ``give_back`` uncounts the attempt. True if it was."""
+    msg = lock_message(session, pk)
+    if msg is None or msg.claim_token != token:
+        return False
+    msg.claimed_until, msg.claim_token = None, None
+    if give_back and msg.attempts > 0:
+        msg.attempts -= 1
+    return True
 
 
 def cases_for_references(session: Session, refs: list[str], tags: list[str]) -> dict[str, str]:

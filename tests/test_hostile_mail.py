@@ -29,8 +29,8 @@ from store.models import Case, RawMessage
 from store.words import MessageState
 
 TRUSTED = "mx.bl.dk"
-# the memory the pipeline half of #9 gives the reading child ([processing] child_memory_mb)
-MEMORY_LIMIT_MB = 512
+# the memory the reading child may use ([processing] child_memory_mb, its default); the worker stays under it
+MEMORY_LIMIT_MB = 1024
 PASS = "Authentication-Results: " + TRUSTED + "; spf=pass smtp.mailfrom={d}; dmarc=pass header.from={d}\r\n"
 
 

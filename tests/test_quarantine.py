@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from conftest import write_settings
 from notify_helpers import application, deliver
+from reading_helpers import crash_reading
 from sqlalchemy import select
 
 from intake.cases import pipeline
@@ -71,7 +72,7 @@ def quarantined(workdir, cli, monkeypatch):
                                       attachments=[("skema.pdf", minimal_pdf(), "application/pdf")]),
                        NOW + dt.timedelta(seconds=2)))
     with monkeypatch.context() as m:
-        m.setattr(pipeline, "extract", crash)
+        crash_reading(m, crash)
         m.setattr(pipeline.routing, "route", crashing_router)
         assert cli("poll")[0] == 0
 
@@ -117,7 +118,7 @@ def test_release_after_a_fix_makes_the_case(quarantined, cli, app):
 
 def test_release_that_fails_again_goes_back_to_quarantine_unseen(quarantined, cli, app, monkeypatch):
     cli("quarantine", "show", "1")
-    monkeypatch.setattr(pipeline, "extract", crash)
+    crash_reading(monkeypatch, crash)
     code, out, _ = cli("quarantine", "release", "1")
     assert code == 0
     assert out.startswith("message 1 failed again (quarantined, attempt 1 of 1): RuntimeError: the form reader")
@@ -144,7 +145,7 @@ def test_release_as_triage_and_as_report_without_a_grant(quarantined, cli, app):
 
 def test_release_as_a_kind_that_crashes_goes_back_to_quarantine_keeping_the_choice(
         quarantined, cli, app, monkeypatch):
-    monkeypatch.setattr(pipeline, "extract", crash)
+    crash_reading(monkeypatch, crash)
     code, out, _ = cli("quarantine", "release", "3", "--as", "application")
     assert code == 0
     assert out.startswith("message 3 failed again (quarantined, attempt 1 of 1): RuntimeError")

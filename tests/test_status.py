@@ -9,8 +9,8 @@ import sys
 import pytest
 from conftest import write_settings
 from notify_helpers import application, deliver
+from reading_helpers import crash_reading
 
-from intake.cases import pipeline
 from intake.commands.status import age, gather, next_digest, status_command
 from intake.documents.samples import demo_mail, write_maildir
 from intake.service import poll_once
@@ -97,7 +97,7 @@ def test_quarantine_nobody_has_seen_is_unhealthy_until_shown(make_app, workdir, 
     def crash(*args, **kwargs):
         raise RuntimeError("the form reader crashed")
 
-    monkeypatch.setattr(pipeline, "extract", crash)
+    crash_reading(monkeypatch, crash)
     poll_once(app)
     code, out = status(app, capsys)
     assert code == 1

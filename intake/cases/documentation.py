@@ -27,9 +27,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from intake import routing
-from intake.cases import pipeline as p
+from intake.cases import recording as p
+from intake.cases.context import CaseChange, Context, read_extract
 from intake.cases.matching import find_granted_application
-from intake.extraction import Extraction, extract
+from intake.extraction import Extraction
 from intake.grants.quarters import documentation_arrived
 from notifications.render import subject_words
 from parsers import quarters
@@ -43,7 +44,7 @@ from store.words import CaseEventKind, CaseStatus, MailKind, Outcome
 # stored, read again and notified exactly like an application or a report.
 
 
-def names_documentation(mail: ParsedMail, ctx: p.Context) -> bool:
+def names_documentation(mail: ParsedMail, ctx: Context) -> bool:
     """True when a mail on a grant names documentation or a quarter (its subject or file names)."""
     if _kind_named(mail, ctx) == MailKind.DOCUMENTATION:
         return True
@@ -51,10 +52,10 @@ def names_documentation(mail: ParsedMail, ctx: p.Context) -> bool:
     return bool(quarters.mentions(base) or any(quarters.mentions(a.filename or "") for a in mail.attachments))
 
 
-def record_new(s: Session, ctx: p.Context, msg: RawMessage, mail: ParsedMail,
+def record_new(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
                route: routing.Route) -> tuple[str, str]:
     """Documentation routed by its subject: find the grant, then the quarter's case; (outcome, reason)."""
-    extraction = extract(mail, MailKind.DOCUMENTATION, ctx, msg.internaldate)
+    extraction = read_extract(ctx, mail, MailKind.DOCUMENTATION, msg.internaldate)
     chosen = (msg.staff_route or {}).get("parent")
     if chosen:
         grant, how = repo.get_case(s, chosen), f"chosen by {(msg.staff_route or {}).get('by') or 'staff'}"
@@ -65,13 +66,13 @@ def record_new(s: Session, ctx: p.Context, msg: RawMessage, mail: ParsedMail,
     return _join(s, ctx, msg, mail, route, grant, how, extraction, None)
 
 
-def _kind_named(mail: ParsedMail, ctx: p.Context) -> str | None:
+def _kind_named(mail: ParsedMail, ctx: Context) -> str | None:
     """The kind of mail the subject names under our tags and reply prefixes, if any."""
     kind = routing.match_kind(routing.reply_base(mail.subject, ctx.pool.case_prefix, subject_words()), ctx.pool)
     return kind.kind if kind is not None else None
 
 
-def record_reply(s: Session, ctx: p.Context, msg: RawMessage, mail: ParsedMail, route: routing.Route,
+def record_reply(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, route: routing.Route,
                  case: Case) -> bool:
     """A mail on a grant's case that is documentation or the final report (the grant letter asks
     for the case number on all mail about the grant): on a documentation case, or with attachments
@@ -91,7 +92,7 @@ def record_reply(s: Session, ctx: p.Context, msg: RawMessage, mail: ParsedMail, 
         return False
     if grant is None:
         return False
-    extraction = extract(mail, MailKind.DOCUMENTATION, ctx, msg.internaldate)
+    extraction = read_extract(ctx, mail, MailKind.DOCUMENTATION, msg.internaldate)
     _join(s, ctx, msg, mail, route, grant, route.reason, extraction, same)
     return True
 
@@ -101,7 +102,7 @@ def _quarter_case(s: Session, grant: Case, quarter: quarters.Quarter | None) -> 
     return s.get(Case, row.documentation_pk) if row is not None and row.documentation_pk else None
 
 
-def _join(s: Session, ctx: p.Context, msg: RawMessage, mail: ParsedMail, route: routing.Route, grant: Case,
+def _join(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail, route: routing.Route, grant: Case,
           how: str, extraction: Extraction, same: Case | None) -> tuple[str, str]:
     """Add the mail to its quarter's documentation case (made when missing); (outcome, reason)."""
     now = ctx.now()
@@ -143,5 +144,5 @@ def _join(s: Session, ctx: p.Context, msg: RawMessage, mail: ParsedMail, route: 
     if quarter is not None:
         documentation_arrived(s, grant, quarter, doc, msg.internaldate,
                               reading is not None and reading.inferred, now)
-    p._notify(s, ctx, p.CaseChange(CaseEventKind.CREATED, doc, msg, mail, route, submission))
+    p._notify(s, ctx, CaseChange(CaseEventKind.CREATED, doc, msg, mail, route, submission))
     return Outcome.CASE, f"documentation for {what} of {grant.case_id} ({how})"

@@ -1,385 +1,337 @@
-"""Processing stored mail: parse, route, extract, and record the result (idempotent).
+"""Processing stored mail: claim a message, read it in a child process, record the result.
 
-Each message is handled in its own transaction. An error rolls that message
-back, counts an attempt and records the error; after ``max_attempts`` the
-message is quarantined for a person. Nothing here talks to a mail server.
+Each message goes through three steps:
+
+1. a short committed transaction *claims* it (``repository.claim_message``: a
+   lease of ``[processing] claim_seconds``, ``FOR UPDATE SKIP LOCKED`` on
+   PostgreSQL) and counts the attempt, so a kill, an out-of-memory or a timeout
+   counts too; a message whose ``max_attempts`` all began and none finished is
+   quarantined with that reason instead;
+2. the mail is read (parsed, its attachments extracted) in the child process of
+   :mod:`intake.cases.reading`, with no transaction open;
+3. one transaction records the result (:mod:`intake.cases.recording`), the row
+   locked again and the claim checked and cleared.
+
+An error rolls that message back and records it; after ``max_attempts`` the
+message is quarantined for a person. A database that went away counts no
+attempt: the attempt is given back and the pass stops (``TemporaryFailure``).
+A stop (SIGTERM) ends the pass between messages; a read in progress gets
+``reading.STOP_GRACE_SECONDS``, then its message is left, uncounted, for the
+next start. Nothing here talks to a mail server.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
+import threading
 import traceback
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from intake import progress, routing
-from intake.cases.matching import (
-    find_granted_application,
-    find_open_report,
-    find_undecided_application,
+from intake.cases import reading
+from intake.cases.context import (
+    CaseChange,
+    Context,
+    MailUnreadable,
+    NeedRead,
+    Reads,
+    unread_extraction,
 )
-from intake.extraction import Extraction, extract
-from intake.pool import Pool
-from intake.settings import Settings
-from parsers.mime import ParsedAttachment, ParsedMail, parse_mail
+from intake.cases.reading import Reader, ReadFailed, ReadStopped
+from intake.cases.recording import record, staff_route
+from intake.errors import TemporaryFailure
 from store import repository as repo
-from store.casedata import current_submission
 from store.db import transaction
-from store.models import Attachment, Case, RawMessage, Submission
-from store.words import (
-    DECIDED,
-    TERMINAL_STATES,
-    AttachmentRole,
-    CaseEventKind,
-    CaseStatus,
-    MailKind,
-    MessageState,
-    Outcome,
-)
+from store.models import RawMessage
+from store.words import MessageState
+
+__all__ = ["CaseChange", "Context", "process_one", "process_pending", "reset_for_reprocess",
+           "routing", "staff_route"]
 
 log = logging.getLogger(__name__)
 
+#: A message needs a few reads (the mail, its attachments, perhaps an earlier mail's files).
+MAX_READS = 8
+#: What ``process_one`` returns when a stop left the message for the next start.
+STOPPED = "stopped"
 
-@dataclass(frozen=True)
-class CaseChange:
-    """Handed to hooks (e.g. the outbox) inside the transaction that made the change."""
 
-    kind: CaseEventKind  # CREATED, SUBMISSION or FOLLOWUP
-    case: Case
-    message: RawMessage
-    mail: ParsedMail
-    route: routing.Route
-    submission: Submission | None = None
+def _clock() -> dt.datetime:
+    """Claims are leases in real time, whatever clock the business rules are given."""
+    return dt.datetime.now(dt.UTC)
+
+
+def transient(exc: BaseException) -> bool:
+    """True for a database that went away (a restart, a dropped connection): not the mail's fault."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 @dataclass
-class Context:
-    """What processing needs from the outside world, passed in."""
+class _Claimed:
+    """A message this worker claimed: what reading it needs."""
 
-    settings: Settings
-    pool: Pool
-    factory: sessionmaker[Session]
-    now: Callable[[], dt.datetime]
-    hooks: list[Callable[[Session, CaseChange], None]] = field(default_factory=list)
-
-    @property
-    def own_addresses(self) -> frozenset[str]:
-        """Addresses mail from which is ours (never a case, never answered)."""
-        return frozenset(
-            a.lower() for a in (self.pool.inbox, self.settings.outbox.from_address) if a
-        )
+    pk: int
+    token: str
+    raw: bytes  # b"": too large to read, never parsed
+    received_at: dt.datetime
+    kind: str | None  # what to read its attachments as ahead: None guess by subject, "" nothing
+    alone: bool  # tried before (a kill, a timeout?): read with no other message in flight
 
 
-def process_pending(ctx: Context, limit: int | None = None) -> Counter[str]:
-    """Process every stored (or retryable failed) message; return counts by result."""
-    with ctx.factory() as s:
-        ids = repo.pending_message_ids(s, ctx.settings.processing.max_attempts, limit)
+def process_pending(ctx: Context, limit: int | None = None,
+                    stop: threading.Event | None = None) -> Counter[str]:
+    """Process every stored (or retryable failed) message until ``stop``; return counts by result.
+
+    With ``[processing] readers`` above 1 the next messages are claimed and read ahead by the
+    other readers while the one in hand is recorded; results are recorded in the queue's order.
+    A message tried before is read with no other in flight, so a kill while reading it costs
+    no other message an attempt. Raise :class:`~intake.errors.TemporaryFailure` when the
+    database went away.
+    """
+    _settle_owed(ctx)
+    try:
+        with ctx.factory() as s:
+            queue = deque(repo.pending_messages(s, _clock(), limit))
+    except Exception as exc:
+        if transient(exc):
+            raise TemporaryFailure(f"database unreachable: {_first_line(exc)}") from None
+        raise
     results: Counter[str] = Counter()
-    with progress.track("processing", len(ids)) as bar:
-        for pk in ids:
-            results[process_one(ctx, pk)] += 1
-            bar.advance()
+    if not queue:
+        return results
+    readers = ctx.readers or reading.open_readers(ctx.settings, ctx.pool)
+    free = list(reversed(readers))
+    window: deque[tuple[_Claimed, Reader]] = deque()
+    in_hand = 0  # the message a stop left unread
+    try:
+        with progress.track("processing", len(queue)) as bar:
+            while True:
+                while free and queue and not (stop is not None and stop.is_set()):
+                    if window and (window[0][0].alone or queue[0][1] > 0):
+                        break
+                    pk, _ = queue.popleft()
+                    claimed = _claim_counted(ctx, pk)
+                    if not isinstance(claimed, _Claimed):
+                        results[claimed] += 1
+                        bar.advance()
+                        continue
+                    reader = free.pop()
+                    reader.begin(stop)
+                    if claimed.raw:
+                        reader.submit("read", (claimed.raw, ctx.settings.processing.sizes,
+                                               claimed.received_at, claimed.kind))
+                    window.append((claimed, reader))
+                if not window:
+                    break
+                claimed, reader = window.popleft()
+                outcome = _read_and_record(ctx, claimed, reader, ahead=True)
+                free.append(reader)
+                if outcome == STOPPED:
+                    in_hand = 1
+                    break
+                results[outcome] += 1
+                bar.advance()
+                if stop is not None and stop.is_set():  # the message in hand is done: stop
+                    break
+    finally:
+        for claimed, reader in window:  # read ahead but not recorded (a stop, the database away)
+            reader.abandon()
+            _give_back(ctx, claimed.pk, claimed.token)
+        if queue or window or in_hand:
+            log.info("stopping: %d message(s) left for the next start", len(queue) + len(window) + in_hand)
+        if readers is not ctx.readers:
+            for reader in readers:
+                reader.close()
     return results
 
 
-def process_one(ctx: Context, pk: int) -> str:
-    """Process one message; return its outcome, or its failure state."""
+def process_one(ctx: Context, pk: int, reader: Reader | None = None,
+                stop: threading.Event | None = None) -> str:
+    """Process one message; return its outcome, its failure state, ``skipped`` or ``stopped``."""
+    own = reader is None and not ctx.readers
+    reader = reader or (ctx.readers[0] if ctx.readers else reading.open_reader(ctx.settings, ctx.pool))
     try:
-        with transaction(ctx.factory) as s:
-            msg = repo.lock_message(s, pk)
-            if msg is None or msg.state in TERMINAL_STATES:
-                return "skipped"
-            outcome = _apply(s, ctx, msg)
-            case_id = msg.case.case_id if msg.case is not None else None
-            reason = msg.reason
-        # one line per mail, once the result is committed
-        where = f"{outcome} {case_id}" if case_id else outcome
-        log.info("message %d → %s: %s", pk, where, reason, extra={"mail": pk, "case_id": case_id})
-        return outcome
+        claimed = _claim_counted(ctx, pk)
+        if not isinstance(claimed, _Claimed):
+            return claimed
+        reader.begin(stop)
+        return _read_and_record(ctx, claimed, reader, ahead=False)
+    finally:
+        if own:
+            reader.close()
+
+
+def _claim_counted(ctx: Context, pk: int) -> _Claimed | str:
+    """Claim a message and count the attempt; else ``skipped`` or ``quarantined``."""
+    try:
+        return _claim(ctx, pk, uuid.uuid4().hex) or "skipped"
     except Exception as exc:
-        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        log.warning("message %s failed: %s", pk, error, extra={"mail": pk})
-        log.debug("message %s traceback:\n%s", pk, traceback.format_exc())
-        with transaction(ctx.factory) as s:
-            msg = s.get_one(RawMessage, pk)
-            msg.attempts += 1
-            msg.last_error = error[:4000]
-            if msg.attempts >= ctx.settings.processing.max_attempts:
-                msg.state = MessageState.QUARANTINED
-                msg.reason = f"quarantined after {msg.attempts} failed attempts: {error[:500]}"
-                log.warning("message %s quarantined after %d failed attempts (pulje-intake quarantine show %s)",
-                            pk, msg.attempts, pk, extra={"mail": pk})
-            else:
-                msg.state = MessageState.FAILED
-            return msg.state
+        if transient(exc):  # nothing was counted: the claim's transaction did not commit
+            raise TemporaryFailure(f"database unreachable: {_first_line(exc)}") from None
+        raise
 
 
-def _finish(msg: RawMessage, ctx: Context, outcome: str, reason: str) -> str:
-    msg.state = MessageState.PROCESSED
-    msg.outcome = outcome
-    msg.reason = reason
-    msg.processed_at = ctx.now()
-    msg.last_error = None
+def _first_reads(ctx: Context, claimed: _Claimed, reads: Reads, ahead: bool) -> None:
+    """The mail's own bytes first (too large a mail is never parsed); ``ahead``: collect what a
+    reader read ahead: the mail, then its attachments as the kind it guessed."""
+    sizes = ctx.settings.processing.sizes
+    if not claimed.raw:
+        return
+    if not ahead:
+        try:
+            reads.parse(claimed.pk, claimed.raw, sizes, own=True)
+        except NeedRead as need:
+            reads.fetch(need)
+        return
+    try:
+        mail, kind = reads.reader.collect()
+    except ReadFailed as exc:
+        raise MailUnreadable(f"reading the mail stopped ({exc.limit} limit): {exc}") from None
+    reads.keep_parse(claimed.pk, sizes, mail)
+    if kind is not None:
+        try:
+            result = reads.reader.collect()
+        except ReadFailed as exc:
+            result = unread_extraction(ctx, mail, kind, claimed.received_at, (), exc, claimed.pk)
+        reads.keep_extract(mail, kind, claimed.received_at, result)
+
+
+def _read_and_record(ctx: Context, claimed: _Claimed, reader: Reader, ahead: bool) -> str:
+    """Read (no transaction open) and record a claimed message; its outcome."""
+    pk, token = claimed.pk, claimed.token
+    reads = Reads(reader, pk)
+    mctx = dataclasses.replace(ctx, reads=reads)
+    try:
+        _first_reads(ctx, claimed, reads, ahead)
+        for _ in range(MAX_READS):
+            try:
+                return _record(mctx, pk, token)
+            except NeedRead as need:  # rolled back; read with no transaction open, then again
+                reads.fetch(need)
+        raise RuntimeError(f"recording asked for more than {MAX_READS} reads")
+    except ReadStopped:
+        _give_back(ctx, pk, token)
+        log.info("message %d: stopped while reading it; left for the next start", pk, extra={"mail": pk})
+        return STOPPED
+    except MailUnreadable as exc:
+        return _end(ctx, pk, token, MessageState.QUARANTINED, str(exc))
+    except Exception as exc:
+        if transient(exc):
+            _give_back(ctx, pk, token)
+            raise TemporaryFailure(f"database unreachable while processing message {pk}: "
+                                   f"{_first_line(exc)}") from None
+        return _failed(ctx, pk, token, exc)
+
+
+def _claim(ctx: Context, pk: int, token: str) -> _Claimed | str | None:
+    """Claim and count the attempt; what reading it needs, ``quarantined`` when every attempt
+    began and none finished, None when not claimable."""
+    limits = ctx.settings.processing
+    now = _clock()
+    with transaction(ctx.factory) as s:
+        msg = repo.claim_message(s, pk, now, now + dt.timedelta(seconds=limits.claim_seconds), token)
+        if msg is None:
+            return None
+        if msg.attempts > limits.max_attempts:
+            msg.attempts -= 1  # not tried again: this claim is no attempt
+            msg.state = MessageState.QUARANTINED
+            msg.claimed_until, msg.claim_token = None, None
+            msg.reason = (f"gave up after {msg.attempts} attempts; the last one did not finish "
+                          "(killed or timed out)")
+            msg.last_error = msg.reason
+            log.warning("message %d quarantined: %s (pulje-intake quarantine show %d)", pk, msg.reason, pk,
+                        extra={"mail": pk})
+            return MessageState.QUARANTINED
+        chosen = msg.staff_route or {}
+        kind = None if not chosen else ("" if chosen.get("case_id") else str(chosen.get("kind") or ""))
+        return _Claimed(pk=pk, token=token, raw=msg.raw if msg.size <= limits.max_message_bytes else b"",
+                        received_at=msg.internaldate, kind=kind, alone=msg.attempts > 1)
+
+
+def _record(ctx: Context, pk: int, token: str) -> str:
+    """One transaction: the row locked again, our claim checked, the result recorded, the claim cleared."""
+    with transaction(ctx.factory) as s:
+        msg = repo.lock_message(s, pk)
+        if msg is None or msg.claim_token != token:
+            log.warning("message %d: our claim ran out and another worker has it; leaving it", pk,
+                        extra={"mail": pk})
+            return "skipped"
+        outcome = record(s, ctx, msg)
+        msg.claimed_until, msg.claim_token = None, None
+        case_id = msg.case.case_id if msg.case is not None else None
+        reason = msg.reason
+    # one line per mail, once the result is committed
+    where = f"{outcome} {case_id}" if case_id else outcome
+    log.info("message %d → %s: %s", pk, where, reason, extra={"mail": pk, "case_id": case_id})
     return outcome
 
 
-def _apply(s: Session, ctx: Context, msg: RawMessage) -> str:
-    limit = ctx.settings.processing.max_message_bytes
-    if msg.size > limit:
-        return _finish(msg, ctx, Outcome.TRIAGE, f"message is {msg.size} bytes, above the limit of {limit}")
-    mail = parse_mail(msg.raw, ctx.settings.processing.sizes)
-    msg.subject = mail.subject[:2000]
-    msg.sender = mail.from_addr
-    route = staff_route(msg)
-    if route is None:
-        tags = routing.case_tags(mail.subject, ctx.pool)
-        known = repo.cases_for_references(s, [*mail.in_reply_to, *mail.references], tags)
-        route = routing.route(mail, ctx.pool, own_addresses=ctx.own_addresses, known=known)
-    outcome: str = route.outcome
-    reason = route.reason
-    if route.outcome == Outcome.CASE:
-        outcome, reason = _record_case(s, ctx, msg, mail, route)
-    elif route.outcome == Outcome.FOLLOWUP:
-        _record_followup(s, ctx, msg, mail, route)
-    return _finish(msg, ctx, outcome, reason)
+def _failed(ctx: Context, pk: int, token: str, exc: Exception) -> str:
+    """Record a failed attempt (counted when it was claimed); quarantine after the last one."""
+    error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    if type(exc).__name__ == "ReadCrashed":  # the child's own exception, already as text
+        error = str(exc)
+    log.warning("message %s failed: %s", pk, error, extra={"mail": pk})
+    log.debug("message %s traceback:\n%s", pk, traceback.format_exc())
+    with transaction(ctx.factory) as s:
+        msg = repo.lock_message(s, pk)
+        if msg is None or msg.claim_token != token:
+            return "skipped"
+        msg.claimed_until, msg.claim_token = None, None
+        msg.last_error = error[:4000]
+        if msg.attempts >= ctx.settings.processing.max_attempts:
+            msg.state = MessageState.QUARANTINED
+            msg.reason = f"quarantined after {msg.attempts} failed attempts: {error[:500]}"
+            log.warning("message %s quarantined after %d failed attempts (pulje-intake quarantine show %s)",
+                        pk, msg.attempts, pk, extra={"mail": pk})
+        else:
+            msg.state = MessageState.FAILED
+        return msg.state
 
 
-def staff_route(msg: RawMessage) -> routing.Route | None:
-    """Where a person sent this mail (``RawMessage.staff_route``), instead of routing it by subject."""
-    chosen = msg.staff_route or {}
-    by = chosen.get("by") or "staff"
-    if chosen.get("case_id"):
-        return routing.Route(Outcome.FOLLOWUP, f"joined to {chosen['case_id']} by {by}",
-                             case_id=chosen["case_id"])
-    if chosen.get("kind") == Outcome.TRIAGE:
-        return routing.Route(Outcome.TRIAGE, f"put in triage by {by}")
-    if chosen.get("kind"):
-        return routing.Route(Outcome.CASE, f"made {chosen['kind']} by {by}", kind=chosen["kind"])
-    return None
+def _end(ctx: Context, pk: int, token: str, state: MessageState, reason: str) -> str:
+    """A terminal state with its reason (a mail that could not even be parsed within the limits)."""
+    log.warning("message %d %s: %s (pulje-intake quarantine show %d)", pk, state, reason, pk,
+                extra={"mail": pk})
+    with transaction(ctx.factory) as s:
+        msg = repo.lock_message(s, pk)
+        if msg is None or msg.claim_token != token:
+            return "skipped"
+        msg.claimed_until, msg.claim_token = None, None
+        msg.state, msg.reason, msg.last_error = state, reason, reason
+    return state
 
 
-def _report_parent(s: Session, msg: RawMessage, extraction: Extraction,
-                   mail: ParsedMail) -> tuple[Case | None, str]:
-    """The granted application a report belongs to: the one a person chose, else matched."""
-    chosen = (msg.staff_route or {}).get("parent")
-    if chosen:
-        parent = repo.get_case(s, chosen)
-        return parent, f"chosen by {(msg.staff_route or {}).get('by') or 'staff'}"
-    return find_granted_application(s, extraction, mail)
+def _give_back(ctx: Context, pk: int, token: str) -> None:
+    """Uncount an attempt that was not the mail's fault; if the database is away, try again next pass."""
+    ctx.owed[pk] = token
+    _settle_owed(ctx)
 
 
-def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
-                 route: routing.Route, grant: Case | None = None) -> tuple[str, str]:
-    """Make, extend or refresh the case a routed mail belongs to; (outcome, reason).
-
-    ``grant``: the granted application a report names by its case tag (else it is matched)."""
-    existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
-    if existing is not None:  # reprocessing: refresh what this mail says, keep the case
-        _read_again(s, ctx, existing.case, mail, msg, existing)
-        return route.outcome, route.reason
-    assert route.kind is not None  # a route to a case always names the kind of mail
-    if route.kind == MailKind.DOCUMENTATION:
-        from intake.cases import documentation  # it builds on this module's steps
-
-        return documentation.record_new(s, ctx, msg, mail, route)
-    extraction = extract(mail, route.kind, ctx, msg.internaldate)
-    parent = None
-    if route.kind == MailKind.REPORT:
-        parent, how = (grant, route.reason) if grant is not None else _report_parent(s, msg, extraction, mail)
-        if parent is None:
-            return Outcome.TRIAGE, f"report matches no granted application ({how})"
-        earlier = find_open_report(s, parent)
-        if earlier is not None:  # the missing parts, sent as a new mail rather than a reply
-            extraction = _extract_for(s, ctx, earlier, mail, msg, None)
-            _add_submission(s, ctx, earlier, msg, mail, route, extraction, CaseEventKind.RESUBMISSION,
-                            f"more of the report from {mail.from_addr}")
-            return route.outcome, f"{route.reason}; adds to the report {earlier.case_id}"
-    elif route.kind == MailKind.APPLICATION and not extraction.late:
-        earlier = find_undecided_application(s, extraction, mail)
-        if earlier is not None:
-            extraction = _extract_for(s, ctx, earlier, mail, msg, None, extraction)
-            _add_submission(s, ctx, earlier, msg, mail, route, extraction, CaseEventKind.RESUBMISSION,
-                            f"new version from {mail.from_addr} replaces the earlier one")
-            return route.outcome, f"{route.reason}; supersedes the earlier submission of {earlier.case_id}"
-    now = ctx.now()
-    case = Case(
-        case_id=repo.next_case_id(s, ctx.pool.case_prefix, ctx.pool.case_year),
-        pool=ctx.pool.id, kind=route.kind, status=CaseStatus.RECEIVED,
-        sender=mail.from_addr, sender_name=mail.from_name, subject=mail.subject[:2000],
-        received_at=msg.internaldate, created_at=now, updated_at=now,
-    )
-    if parent is not None:
-        case.parent_pk = parent.id
-        case.org_name, case.cvr, case.municipality = parent.org_name, parent.cvr, parent.municipality
-    s.add(case)
-    msg.case = case
-    submission = Submission(case=case, message_pk=msg.id, received_at=msg.internaldate,
-                            status=CaseStatus.RECEIVED, current=True, created_at=now)
-    s.add(submission)
-    _fill_submission(s, submission, extraction)
-    _update_case(case, ctx)
-    detail = f"{route.kind} from {mail.from_addr}"
-    if parent is not None:
-        detail += f", report on {parent.case_id} ({how})"
-    repo.add_event(s, case, CaseEventKind.CREATED, detail, now, msg)
-    s.flush()
-    log.debug("message %s → case %s (%s, %s)", msg.id, case.case_id, route.kind, case.status)
-    _notify(s, ctx, CaseChange(CaseEventKind.CREATED, case, msg, mail, route, submission))
-    return route.outcome, route.reason
+def _settle_owed(ctx: Context) -> None:
+    """Give back the attempts owed (best effort: the claims expire anyway)."""
+    for pk, token in list(ctx.owed.items()):
+        try:
+            with transaction(ctx.factory) as s:
+                repo.release_claim(s, pk, token, give_back=True)
+        except Exception as exc:
+            log.debug("message %d: attempt not given back yet: %s", pk, _first_line(exc))
+            return
+        ctx.owed.pop(pk, None)
 
 
-def _record_followup(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
-                     route: routing.Route) -> None:
-    """A reply that joins its case; with attachments it is a new submission of that case."""
-    case = repo.get_case(s, route.case_id or "")
-    if case is None:  # routing only follows up on cases the pipeline found
-        raise LookupError(f"case {route.case_id} of a follow-up does not exist")
-    msg.case = case
-    existing = s.query(Submission).filter_by(message_pk=msg.id).one_or_none()
-    if existing is not None:  # read again where it went (documentation goes to its own case)
-        msg.case = existing.case
-        _read_again(s, ctx, existing.case, mail, msg, existing)
-        return
-    from intake.cases import documentation  # it builds on this module's steps
-
-    if documentation.record_reply(s, ctx, msg, mail, route, case):
-        return
-    if mail.attachments and case.kind in (MailKind.APPLICATION, MailKind.REPORT) and case.status not in DECIDED:
-        extraction = _extract_for(s, ctx, case, mail, msg, None)
-        _add_submission(s, ctx, case, msg, mail, route, extraction, CaseEventKind.FOLLOWUP,
-                        f"reply from {mail.from_addr} with {len(mail.attachments)} attachment(s)")
-        return
-    repo.add_event(s, case, CaseEventKind.FOLLOWUP, f"mail from {mail.from_addr}: {mail.subject}", ctx.now(), msg)
-    _notify(s, ctx, CaseChange(CaseEventKind.FOLLOWUP, case, msg, mail, route))
-
-
-def _read_again(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: RawMessage,
-                existing: Submission) -> None:
-    """Reprocessing: the mail's submission is read again in place; the case follows it."""
-    extraction = _extract_for(s, ctx, case, mail, msg, existing)
-    _fill_submission(s, existing, extraction)
-    _update_case(case, ctx)
-    repo.add_event(s, case, CaseEventKind.REPROCESSED, "read again", ctx.now(), msg)
-
-
-def _add_submission(s: Session, ctx: Context, case: Case, msg: RawMessage, mail: ParsedMail,
-                    route: routing.Route, extraction: Extraction, event: CaseEventKind, detail: str) -> None:
-    """A newer submission of an existing case: it becomes current, the older ones history."""
-    now = ctx.now()
-    for old in case.submissions:
-        old.current = False
-    msg.case = case
-    submission = Submission(case=case, message_pk=msg.id, received_at=msg.internaldate,
-                            status=CaseStatus.RECEIVED, current=True, created_at=now)
-    s.add(submission)
-    _fill_submission(s, submission, extraction)
-    s.flush()
-    s.refresh(case)
-    _update_case(case, ctx)
-    repo.add_event(s, case, event, detail, now, msg)
-    log.debug("message %s → new submission of %s (%s)", msg.id, case.case_id, case.status)
-    _notify(s, ctx, CaseChange(CaseEventKind.SUBMISSION, case, msg, mail, route, submission))
-
-
-def _extract_for(s: Session, ctx: Context, case: Case, mail: ParsedMail, msg: RawMessage,
-                 this: Submission | None, first: Extraction | None = None) -> Extraction:
-    """Extract a mail that adds to ``case``; documents it lacks carry over from the one before.
-
-    An applicant who answers "the budget is missing" with only the budget keeps
-    the form sent earlier; a report's parts add up across its submissions.
-    """
-    before = _previous_submission(case, this)
-    if case.kind in (MailKind.REPORT, MailKind.DOCUMENTATION):
-        return extract(mail, case.kind, ctx, msg.internaldate, _earlier_parts(case, this))
-    extraction = first or extract(mail, case.kind, ctx, msg.internaldate)
-    if case.kind != MailKind.APPLICATION or before is None:
-        return extraction
-    have = {a.role for a in extraction.attachments}
-    wanted = [a for a in before.attachments if a.role in (AttachmentRole.FORM, AttachmentRole.BUDGET) and a.role not in have]
-    if not wanted:
-        return extraction
-    carried = _attachments_by_sha(s, case, this, {a.sha256 for a in wanted})
-    if not carried:
-        return extraction
-    combined = dataclasses.replace(mail, attachments=[*mail.attachments, *carried])
-    return extract(combined, case.kind, ctx, msg.internaldate)
-
-
-def _attachments_by_sha(s: Session, case: Case, this: Submission | None,
-                        wanted: set[str]) -> list[ParsedAttachment]:
-    """The bytes of earlier attachments, found in the case's earlier mails (newest first)."""
-    found: dict[str, ParsedAttachment] = {}
-    for sub in reversed([x for x in case.submissions if this is None or x.id < this.id]):
-        if not wanted - found.keys():
-            break
-        source = s.get(RawMessage, sub.message_pk)
-        for a in parse_mail(source.raw).attachments if source is not None else []:
-            sha = hashlib.sha256(a.data).hexdigest()
-            if sha in wanted and sha not in found:
-                found[sha] = a
-    return list(found.values())
-
-
-def _previous_submission(case: Case, this: Submission | None) -> Submission | None:
-    """The submission before ``this`` (or the latest one, for a new submission)."""
-    subs = [sub for sub in case.submissions if this is None or sub.id < this.id]
-    return subs[-1] if subs else None
-
-
-def _earlier_parts(case: Case, this: Submission | None) -> set[str]:
-    """Report or documentation parts sent in the case's other submissions (not needed again)."""
-    if case.kind not in (MailKind.REPORT, MailKind.DOCUMENTATION):
-        return set()
-    parts: set[str] = set()
-    for sub in case.submissions:
-        if sub is this or (this is not None and sub.id > this.id):
-            continue
-        for a in sub.attachments:
-            parts.update(a.parts or ())
-    return parts
-
-
-def _update_case(case: Case, ctx: Context) -> None:
-    """The case follows its current submission: status (unless decided), organisation, CVR."""
-    current = current_submission(case)
-    if current is None:
-        return
-    if case.status not in DECIDED:
-        case.status = current.status
-    fields = current.fields or {}
-    for attr in ("org_name", "cvr", "municipality"):
-        entry = fields.get(attr)
-        value = entry.get("value") if isinstance(entry, dict) else None
-        if value not in (None, ""):
-            setattr(case, attr, str(value)[:500])
-    case.updated_at = ctx.now()
-
-
-def _fill_submission(s: Session, submission: Submission, extraction: Extraction) -> None:
-    for old in list(submission.attachments):
-        s.delete(old)
-    s.flush()
-    submission.attachments = [
-        Attachment(position=i, filename=a.filename, declared_type=a.declared_type,
-                   detected_type=a.detected_type, size=a.size, sha256=a.sha256, role=a.role,
-                   parts=a.parts or None)
-        for i, a in enumerate(extraction.attachments)
-    ]
-    submission.fields = extraction.fields
-    submission.budget = extraction.budget
-    submission.problems = extraction.problems
-    submission.status = extraction.status
-
-
-def _notify(s: Session, ctx: Context, change: CaseChange) -> None:
-    for hook in ctx.hooks:
-        hook(s, change)
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def reset_for_reprocess(messages: list[RawMessage]) -> None:
@@ -388,3 +340,4 @@ def reset_for_reprocess(messages: list[RawMessage]) -> None:
         msg.state = MessageState.STORED
         msg.attempts = 0
         msg.last_error = None
+        msg.claimed_until, msg.claim_token = None, None

@@ -51,6 +51,8 @@ def read_application_form(data: bytes, fieldmap: FieldMap, *, max_pages: int,
     reading = FormReading()
     try:
         _read(data, fieldmap, max_pages, sizes, reading)
+    except MemoryError:  # the reading process's limit, not a broken file: the worker says so
+        raise
     except Exception as exc:  # never let a hostile PDF escape as an exception
         reading.values.clear()
         reading.problems = [p for p in reading.problems if p["field"] is None]
@@ -241,6 +243,8 @@ def _extract(data: bytes, pages: int, reading: FormReading,
              typed: Mapping[int, list[Mapping[str, Any]]]) -> pdftext.PageText | None:
     try:
         return pdftext.extract(data, pages, typed)
+    except MemoryError:  # the reading process's limit, not a broken file: the worker says so
+        raise
     except Exception as exc:  # pdfminer raises many kinds; the cause is in args[0]
         cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
         if "password" in type(cause).__name__.lower() or "encrypt" in str(cause).lower():
