@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, subqueryload
 
 from store.models import Case, RawMessage, Submission
 
@@ -82,11 +82,21 @@ def budget(case: Case) -> dict[str, Any]:
     return submission_budget(current_submission(case))
 
 
-def all_cases(session: Session, kind: str | None = None) -> list[Case]:
-    """Every case (of one kind), in the order their ids were handed out."""
-    q = select(Case).order_by(Case.id)
+def all_cases(session: Session, kind: str | None = None, status: str | None = None, *,
+              files: bool = False) -> list[Case]:
+    """Every case (of one kind, in one status), in the order their ids were handed out.
+
+    The submissions (and with ``files`` their attachments) come in one query per
+    table, so a list reads the same few statements for 10 or 10,000 cases.
+    ``subqueryload`` rather than ``selectinload``: the latter sends one IN-list per
+    500 cases, so its statement count still grows with the number of cases.
+    """
+    subs = subqueryload(Case.submissions)
+    q = select(Case).options(subs.subqueryload(Submission.attachments) if files else subs).order_by(Case.id)
     if kind:
         q = q.where(Case.kind == kind)
+    if status:
+        q = q.where(Case.status == status)
     return list(session.scalars(q))
 
 
@@ -96,3 +106,18 @@ def message_ids(session: Session, case: Case) -> list[str]:
         select(RawMessage.message_id).where(RawMessage.case_pk == case.id)
         .order_by(RawMessage.internaldate, RawMessage.id)
     ) if m]
+
+
+def message_ids_by_case(session: Session) -> dict[int, list[str]]:
+    """The Message-IDs of every case's mail (case pk → ids, oldest first), in one query.
+
+    Never loads a message's bytes.
+    """
+    out: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(RawMessage.case_pk, RawMessage.message_id).where(RawMessage.case_pk.is_not(None))
+        .order_by(RawMessage.internaldate, RawMessage.id))
+    for case_pk, mid in rows:
+        if mid and case_pk is not None:
+            out.setdefault(case_pk, []).append(mid)
+    return out

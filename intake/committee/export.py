@@ -159,8 +159,9 @@ def _plain(value: object) -> str | None:
 _MONEY_FIELDS = {"amount_requested"}
 
 
-def case_json(session: Session, case: Case, tz: dt.tzinfo) -> dict[str, Any]:
-    """One case in the shape of the JSON export contract."""
+def case_json(session: Session, case: Case, tz: dt.tzinfo,
+              message_ids: dict[int, list[str]] | None = None) -> dict[str, Any]:
+    """One case in the shape of the JSON export contract (``message_ids``: every case's, read once)."""
     sub = cd.current_submission(case)
     fields = {}
     for key, entry in cd.submission_fields(sub).items():
@@ -181,13 +182,15 @@ def case_json(session: Session, case: Case, tz: dt.tzinfo) -> dict[str, Any]:
                      for p in cd.problems(case)],
         "attachments": [{"filename": a.filename, "sha256": a.sha256, "kind": a.detected_type}
                         for a in (sub.attachments if sub else [])],
-        "message_ids": cd.message_ids(session, case),
+        "message_ids": (message_ids.get(case.id, []) if message_ids is not None
+                        else cd.message_ids(session, case)),
     }
 
 
 def export_json(session: Session, tz: dt.tzinfo) -> list[dict[str, Any]]:
-    """Every case, applications and reports, in the JSON export's shape."""
-    return [case_json(session, case, tz) for case in cd.all_cases(session)]
+    """Every case, applications and reports, in the JSON export's shape (a fixed number of queries)."""
+    ids = cd.message_ids_by_case(session)
+    return [case_json(session, case, tz, ids) for case in cd.all_cases(session, files=True)]
 
 
 def write_json(session: Session, tz: dt.tzinfo, out: IO[str]) -> int:
