@@ -97,9 +97,11 @@ def receipts(server: Dovecot, settings: Path, sink: SmtpSink, mails: list[tuple[
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(sink, arrived, stop), daemon=True)
     watcher.start()
-    exe = Path(sys.executable).with_name("pulje-intake")
+    # the command from this checkout (not whichever the venv's console script points at)
+    command = "import sys; from intake.commands.cli import main; sys.exit(main())"
     with log.open("ab") as err:
-        child = subprocess.Popen([str(exe), "--config", str(settings), "run"], stdout=err, stderr=err,
+        child = subprocess.Popen([sys.executable, "-c", command, "--config", str(settings), "run"],
+                                 stdout=err, stderr=err, cwd=Path(__file__).resolve().parents[1],
                                  env={**os.environ}, start_new_session=True)
     try:
         _ready(log, child)
