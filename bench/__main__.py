@@ -262,7 +262,7 @@ def report(bench: Bench, dbs: list[str], sizes: dict[str, Any]) -> str:
         for row, what, _, _ in ROWS[:3]:
             pg, lite = s[(row, "postgresql", "ours")], s[(row, "sqlite", "ours")]
             ratio = statistics.median(pg) / statistics.median(lite)
-            lines.append(f"| PostgreSQL vs SQLite: {what.split(',')[0]} | both | {mm(pg)} | {mm(lite)} | "
+            lines.append(f"| PostgreSQL vs SQLite: {what.split(' vs ')[0]} | both | {mm(pg)} | {mm(lite)} | "
                          f"{ratio:.2f}× | ≤ 1.2× | {'yes' if ratio <= 1.2 else 'NO'} |")
     ref_names = sorted({k[0][5:] for k in s if k[0].startswith("read:")})
     for db in dbs:
