@@ -126,3 +126,19 @@ def test_every_list_reads_the_same_statements_for_n_and_3n_cases(app, workdir, c
     assert data[1]["message_ids"] and data[1]["attachments"]
     assert "Daglig oversigt" in (workdir / "digest.html").read_text(encoding="utf-8")
 
+
+
+def test_the_case_list_shows_the_first_page_and_counts_them_all(app, monkeypatch):
+    from intake.web import cases
+
+    wh.add_user(app)
+    add_cases(app, 0, 2)  # 10 cases
+    monkeypatch.setattr(cases, "MAX_LIST", 3)  # the page size, so a few cases fill more than a page
+    client = TestClient(create_app(app))
+    assert wh.login(client).status_code == 303
+    page = client.get("/sager").text
+    assert "10 sag(er), de første 3 vises" in page
+    assert page.count("<tr data-case") == 3
+    assert [f"PSV-2025-0000{i}" in page for i in (1, 2, 3, 4)] == [True, True, True, False]
+    page = client.get("/sager?slags=report").text
+    assert "2 sag(er)." in page and page.count("<tr data-case") == 2
