@@ -152,8 +152,8 @@ def case_lines(session: Session, kind: str | None = None, status: str | None = N
         # as current_submission: the newest current one, else the newest
         if current or not (chosen.get(case_pk) or (0, False, None))[1]:
             chosen[case_pk] = (pk, bool(current), problems)
-    files = dict(session.execute(select(Attachment.submission_pk, func.count()).group_by(Attachment.submission_pk))
-                 .tuples().all())
+    files: dict[int, int] = {pk: n for pk, n in session.execute(
+        select(Attachment.submission_pk, func.count()).group_by(Attachment.submission_pk))}
     out = []
     for c in cases:
         pk, _, problems = chosen.get(c.id, (0, False, None))

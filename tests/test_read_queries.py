@@ -142,3 +142,25 @@ def test_the_case_list_shows_the_first_page_and_counts_them_all(app, monkeypatch
     assert [f"PSV-2025-0000{i}" in page for i in (1, 2, 3, 4)] == [True, True, True, False]
     page = client.get("/sager?slags=report").text
     assert "2 sag(er)." in page and page.count("<tr data-case") == 2
+
+
+def test_cases_list_counts_the_current_submission_as_cases_show_does(app, workdir, capsys):
+    """A resubmission: the list's files and problems are the new version's, as `cases show` says."""
+    from store.models import Attachment, Submission
+
+    with app.context.factory() as s, s.begin():
+        case = cf.make_case(s, "PSV-2025-0001", problems=[cf.problem("missing_field", "cvr", "Mangler CVR.")])
+        first = case.submissions[0]
+        first.current = False
+        msg = cf.raw_message(s, received=first.received_at, case=case)
+        newer = Submission(case=case, message_pk=msg.id, received_at=first.received_at, status="komplet",
+                           current=True, fields={}, budget={}, problems=[], created_at=first.received_at)
+        s.add(newer)
+        s.add(Attachment(submission=newer, position=0, filename="Budget.xlsx", detected_type="xlsx", size=1,
+                         sha256="1" * 64, role="budget"))
+        old = cf.make_case(s, "PSV-2025-0002", problems=[cf.problem("late", None, "For sent.")])
+        old.submissions[0].current = False  # none current: the newest counts
+    assert main(["--config", str(workdir / "settings.toml"), "cases", "list"]) == 0
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("PSV")}
+    assert lines["PSV-2025-0001"][-2:] == ["1", "0"]  # one file, no problems: the new version
+    assert lines["PSV-2025-0002"][-2:] == ["2", "1"]
