@@ -19,8 +19,7 @@ from parsers.danish import date_da, timestamp_da
 from parsers.quarters import Quarter
 from store import casedata as cd
 from store import grants
-from store.models import Case
-from store.words import MailKind, QuarterState
+from store.words import CaseStatus, MailKind, QuarterState
 
 MAX_ROWS = 10
 
@@ -101,24 +100,28 @@ def collect(session: Session, pool: GrantCalendar, answer_by: dt.date | None, tz
     part = GrantPart()
     applications = cd.all_cases(session, kind=MailKind.APPLICATION)
     part.applications = len(applications)
-    part.unanswered = sum(1 for c in applications if not grants.answered(session, c))
+    # one query per table, whatever the number of cases (grants.answered asks the same per case)
+    by_letter = grants.answered_by_letter(session)
+    part.unanswered = sum(1 for c in applications if c.status != CaseStatus.LATE and c.id not in by_letter)
     if answer_by is not None:
         left = (answer_by - today).days
         part.answer_by, part.answer_when = date_da(answer_by), _days(left)
         part.warn = part.unanswered > 0 and left <= pool.answer_warning_days
-    part.letters_waiting = sum(1 for case in grants.decided(session) if grants.letter_due(session, case))
+    letters = grants.letters_by_case(session)
+    part.letters_waiting = sum(1 for case in grants.decided(session)
+                               if grants.letter_due(session, case, letters.get(case.id, [])))
     link = web_url.rstrip("/")
+    quarters = grants.quarters_by_grant(session)
     for grant in grants.granted(session):
         part.grants += 1
-        rows = {q.quarter: q for q in grants.quarters_of(session, grant.id)}
+        rows = {q.quarter: (q, doc_id) for q, doc_id in quarters.get(grant.id, [])}
         org = cd.org_name(grant) or "(ukendt organisation)"
         for quarter in pool.quarters:
-            q = rows.get(quarter.id)
+            q, doc_id = rows.get(quarter.id, (None, None))
             where = f"{link}/sager/{grant.case_id}" if link else ""
             if q is not None and q.state == QuarterState.RECEIVED:
                 inferred = ", kvartal udledt af datoen" if q.inferred else ""
-                doc = session.get(Case, q.documentation_pk) if q.documentation_pk else None
-                where = f"{link}/sager/{doc.case_id}" if link and doc is not None else where
+                where = f"{link}/sager/{doc_id}" if link and doc_id is not None else where
                 part.waiting.add(QuarterRow(grant.case_id, org, quarter.label,
                                             f"modtaget {timestamp_da(q.received_at, tz)}{inferred}", where))
             elif q is None and quarter.end < today:

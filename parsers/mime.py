@@ -34,7 +34,7 @@ from email.message import Message
 
 import mailparser
 
-from parsers import addresses, danish, mimeshape
+from parsers import addresses, danish, mimecut, mimeshape
 from parsers.codes import Finding, ProblemCode, finding
 from parsers.limits import DEFAULT, SizeLimits
 
@@ -142,7 +142,7 @@ def _sender(value: str | None) -> tuple[str | None, str | None, str | None]:
     return boxes[0].name, boxes[0].address, None
 
 
-def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]:
+def _stdlib_attachments(msg: Message, cut: mimecut.Cut | None = None) -> tuple[list[ParsedAttachment], str, str]:
     attachments: list[ParsedAttachment] = []
     text: list[str] = []
     html: list[str] = []
@@ -158,7 +158,8 @@ def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]
             decoded = None
         payload = decoded if isinstance(decoded, bytes) else b""
         if filename or disposition.startswith("attachment"):
-            attachments.append(ParsedAttachment(decode_words(filename) or None, ctype, payload))
+            data = cut.restore(payload, lenient=True) if cut is not None else payload
+            attachments.append(ParsedAttachment(decode_words(filename) or None, ctype, data))
         elif ctype == "text/html":
             html.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
         elif ctype.startswith("text/"):
@@ -169,12 +170,13 @@ def _stdlib_attachments(msg: Message) -> tuple[list[ParsedAttachment], str, str]
     return attachments, "\n".join(text), "\n".join(html)
 
 
-def _mailparser_attachments(mp: mailparser.MailParser) -> list[ParsedAttachment]:
+def _mailparser_attachments(mp: mailparser.MailParser, cut: mimecut.Cut | None = None) -> list[ParsedAttachment]:
     out = []
     for att in mp.attachments:
         payload = att.get("payload") or ""
         if att.get("binary"):
             data = base64.b64decode(payload)
+            data = cut.restore(data) if cut is not None else data
         else:
             charset = att.get("charset") or "utf-8"
             try:
@@ -183,6 +185,24 @@ def _mailparser_attachments(mp: mailparser.MailParser) -> list[ParsedAttachment]
                 data = payload.encode("utf-8", "replace")
         out.append(ParsedAttachment(att.get("filename") or None, att.get("mail_content_type"), data))
     return out
+
+
+FEED_CHUNK = 64 * 1024
+
+
+def _parse_bytes(raw: bytes) -> Message:
+    """``email.message_from_bytes``, fed in slices.
+
+    The same parse (the feed parser sees the same text: ASCII with surrogate escapes, decoded
+    per byte), without its two whole copies: the mail as one ``str`` and the ``StringIO``
+    around it, which holds four bytes per character. For a 34 MB mail that was 270 of the
+    parse's 296 MiB peak (tracemalloc, bench/RESULTS.md).
+    """
+    parser = email.parser.BytesFeedParser(policy=email.policy.compat32)
+    view = memoryview(raw)
+    for start in range(0, len(raw), FEED_CHUNK):
+        parser.feed(bytes(view[start:start + FEED_CHUNK]))
+    return parser.close()
 
 
 def _too_large(raw: bytes, shape: mimeshape.Shape, sizes: SizeLimits) -> tuple[Message, Finding]:
@@ -207,12 +227,15 @@ def parse_mail(raw: bytes, sizes: SizeLimits = DEFAULT) -> ParsedMail:
     defects: list[str] = []
     findings: list[Finding] = []
     shape = mimeshape.measure(raw, sizes)
+    cut = None
     if shape.breach is not None:
         msg, found = _too_large(raw, shape, sizes)
         findings.append(found)
     else:
+        # large attachments are decoded from the raw bytes, not parsed (parsers/mimecut.py)
+        cut = mimecut.cut(raw, sizes)
         try:
-            msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+            msg = _parse_bytes(cut.slim if cut is not None else raw)
         except RecursionError:  # nested deeper than measured (the parser saw other boundaries)
             msg, found = _too_large(raw, mimeshape.Shape(0, sizes.max_mime_depth + 1, 0, "depth"), sizes)
             findings.append(found)
@@ -228,7 +251,7 @@ def parse_mail(raw: bytes, sizes: SizeLimits = DEFAULT) -> ParsedMail:
     else:
         try:
             mp = mailparser.MailParser(msg)  # reuse our parse: the stdlib parse is the costly part
-            attachments = _mailparser_attachments(mp)
+            attachments = _mailparser_attachments(mp, cut)
             text = "\n".join(mp.text_plain)
             html = "\n".join(mp.text_html)
         except RecursionError:
@@ -238,7 +261,7 @@ def parse_mail(raw: bytes, sizes: SizeLimits = DEFAULT) -> ParsedMail:
             raise
         except Exception as exc:  # mail-parser fails on some broken MIME: fall back, note it
             defects.append(f"mailparser: {type(exc).__name__}")
-            attachments, text, html = _stdlib_attachments(msg)
+            attachments, text, html = _stdlib_attachments(msg, cut)
     message_ids = _msgids(_raw_get(msg, "Message-ID"))
     return ParsedMail(
         subject=subject,

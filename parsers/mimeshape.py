@@ -80,6 +80,11 @@ def _parts(raw: bytes, start: int, end: int, boundary: bytes, limit: int) -> lis
     return out
 
 
+def parts(raw: bytes, start: int, end: int, boundary: bytes, limit: int) -> list[tuple[int, int]]:
+    """(start, end) of each part of a multipart body, as the parser splits it (``parsers.mimecut``)."""
+    return _parts(raw, start, end, boundary, limit)
+
+
 def measure(raw: bytes, sizes: SizeLimits) -> Shape:
     """Header size, nesting depth and number of parts of a raw mail, counted up to the limits."""
     top_head, _ = header_end(raw)

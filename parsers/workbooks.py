@@ -116,19 +116,114 @@ def _check_xlsx(data: bytes, max_cells: int, sizes: SizeLimits) -> None:
         _count_cells(zf, {"xl/sharedStrings": ("si",)}, max_cells)
 
 
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _cached_formula_values(zf: zipfile.ZipFile, member: str) -> dict[tuple[int, int], tuple[str, str | None]] | None:
+    """The cached result of every formula cell of one sheet part: (row, col) → (type, ``<v>`` text).
+
+    Streamed, element by element, so a sheet is never held twice. None when a cell has no
+    ``r`` reference (the spec allows it; then the caller asks openpyxl for the values instead).
+    """
+    from xml.etree.ElementTree import iterparse  # the parser openpyxl itself reads the part with
+
+    cached: dict[tuple[int, int], tuple[str, str | None]] = {}
+    with zf.open(member) as stream:
+        for _, el in iterparse(stream):
+            if el.tag != f"{_MAIN_NS}c":
+                continue
+            if el.find(f"{_MAIN_NS}f") is not None:
+                pos = parse_ref(el.get("r") or "")
+                if pos is None:
+                    return None
+                cached[pos] = (el.get("t", "n"), el.findtext(f"{_MAIN_NS}v") or None)
+            el.clear()
+    return cached
+
+
+def _cached_value(kind: str, text: str | None, number_format: str, epoch: Any, strings: Callable[[], list[Any]]) -> Any:
+    """A formula cell's cached value as openpyxl's ``data_only=True`` would give it."""
+    from openpyxl.styles.numbers import is_date_format, is_timedelta_format
+    from openpyxl.utils.datetime import from_excel
+
+    if text is None:
+        return None
+    if kind == "n":
+        number: int | float = float(text) if any(ch in text for ch in ".Ee") else int(text)
+        if is_date_format(number_format):
+            try:
+                return from_excel(number, epoch, timedelta=is_timedelta_format(number_format))
+            except (OverflowError, ValueError):
+                return "#VALUE!"
+        return number
+    if kind == "s":
+        return strings()[int(text)]
+    if kind == "b":
+        return bool(int(text))
+    return text  # "str", "e" (an error such as #DIV/0!), anything else: as written
+
+
+def _xlsx_book(data: bytes) -> tuple[Any, dict[str, dict[tuple[int, int], Any]]]:
+    """openpyxl's workbook with formulas, loaded once, and each sheet's cached formula results.
+
+    ``load_workbook`` keeps either the formulas or their cached results; loading the file
+    twice (both) was most of a budget's reading time. The results are streamed from the
+    sheet parts instead.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.reader.strings import read_string_table
+
+    reader = ExcelReader(io.BytesIO(data), read_only=False, keep_vba=False, data_only=False, keep_links=False)
+    reader.read()
+    book = reader.wb
+    parts = {sheet.name: rel.target for sheet, rel in reader.parser.find_sheets()}
+    results: dict[str, dict[tuple[int, int], Any]] = {}
+    shared: list[list[Any]] = []
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        def strings() -> list[Any]:  # only a formula that returns a shared string needs them
+            if not shared:
+                if "xl/sharedStrings.xml" not in zf.namelist():
+                    raise _NeedsValues("shared strings elsewhere")
+                with zf.open("xl/sharedStrings.xml") as fh:
+                    shared.append(list(read_string_table(fh)))
+            return shared[0]
+
+        for ws in book.worksheets:
+            part = parts.get(ws.title)
+            cached = _cached_formula_values(zf, part.lstrip("/")) if part else None
+            if cached is None:
+                raise _NeedsValues(ws.title)
+            formats = {pos: cell.number_format for pos, cell in ws._cells.items() if pos in cached}
+            results[ws.title] = {pos: _cached_value(kind, text, formats.get(pos, "General"), book.epoch, strings)
+                                 for pos, (kind, text) in cached.items()}
+    return book, results
+
+
+class _NeedsValues(Exception):
+    """A sheet whose cached results cannot be streamed: openpyxl reads them (a second load)."""
+
+
 def load_xlsx(data: bytes, max_cells: int, sizes: SizeLimits = DEFAULT) -> Book:
-    """An .xlsx/.xlsm workbook: cached values and formulas, defined names of one cell."""
+    """An .xlsx/.xlsm workbook: cached values and formulas, defined names of one cell.
+
+    openpyxl loads the file once; the cached results of formulas are streamed from the XML.
+    """
     from openpyxl import load_workbook
 
     _check_xlsx(data, max_cells, sizes)
-    values = load_workbook(io.BytesIO(data), data_only=True)
-    formulas = load_workbook(io.BytesIO(data), data_only=False)
+    try:
+        values, results = _xlsx_book(data)
+    except _NeedsValues:  # a cell without its reference: both loads, as openpyxl knows the order
+        values = load_workbook(io.BytesIO(data), data_only=False)
+        plain = load_workbook(io.BytesIO(data), data_only=True)
+        results = {ws.title: {pos: c.value for pos, c in ws._cells.items()} for ws in plain.worksheets}
     sheets = []
     for ws in values.worksheets:
-        fws = formulas[ws.title]
+        cached = results.get(ws.title, {})
         cells: dict[tuple[int, int], Cell] = {}
         # the cells the file holds, never the rectangle between them (A1 and XFD1048576 are two cells)
-        for fcell in list(fws._cells.values()):
+        for fcell in list(ws._cells.values()):
             raw = fcell.value
             if raw is None or fcell.row is None or fcell.column is None:
                 continue
@@ -137,8 +232,9 @@ def load_xlsx(data: bytes, max_cells: int, sizes: SizeLimits = DEFAULT) -> Book:
                 formula = raw
             elif type(raw).__name__ in ("ArrayFormula", "DataTableFormula"):
                 formula = str(getattr(raw, "text", raw))
-            cached = ws._cells.get((fcell.row, fcell.column))
-            cells[(fcell.row, fcell.column)] = Cell(cached.value if cached is not None else None, formula)
+            pos = (fcell.row, fcell.column)
+            # a formula's cached result; a text that merely starts with "=" is its own value
+            cells[pos] = Cell(cached[pos] if pos in cached else raw, formula)
         sheets.append(Sheet(ws.title, cells))
 
     names: dict[str, tuple[str, int, int]] = {}

@@ -10,12 +10,13 @@ set them. The ``submission_*`` functions take a submission that may be None
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, subqueryload
 
-from store.models import Case, RawMessage, Submission
+from store.models import Attachment, Case, RawMessage, Submission
 
 
 def current_submission(case: Case) -> Submission | None:
@@ -82,11 +83,21 @@ def budget(case: Case) -> dict[str, Any]:
     return submission_budget(current_submission(case))
 
 
-def all_cases(session: Session, kind: str | None = None) -> list[Case]:
-    """Every case (of one kind), in the order their ids were handed out."""
-    q = select(Case).order_by(Case.id)
+def all_cases(session: Session, kind: str | None = None, status: str | None = None, *,
+              files: bool = False) -> list[Case]:
+    """Every case (of one kind, in one status), in the order their ids were handed out.
+
+    The submissions (and with ``files`` their attachments) come in one query per
+    table, so a list reads the same few statements for 10 or 10,000 cases.
+    ``subqueryload`` rather than ``selectinload``: the latter sends one IN-list per
+    500 cases, so its statement count still grows with the number of cases.
+    """
+    subs = subqueryload(Case.submissions)
+    q = select(Case).options(subs.subqueryload(Submission.attachments) if files else subs).order_by(Case.id)
     if kind:
         q = q.where(Case.kind == kind)
+    if status:
+        q = q.where(Case.status == status)
     return list(session.scalars(q))
 
 
@@ -96,3 +107,55 @@ def message_ids(session: Session, case: Case) -> list[str]:
         select(RawMessage.message_id).where(RawMessage.case_pk == case.id)
         .order_by(RawMessage.internaldate, RawMessage.id)
     ) if m]
+
+
+def message_ids_by_case(session: Session) -> dict[int, list[str]]:
+    """The Message-IDs of every case's mail (case pk → ids, oldest first), in one query.
+
+    Never loads a message's bytes.
+    """
+    out: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(RawMessage.case_pk, RawMessage.message_id).where(RawMessage.case_pk.is_not(None))
+        .order_by(RawMessage.internaldate, RawMessage.id))
+    for case_pk, mid in rows:
+        if mid and case_pk is not None:
+            out.setdefault(case_pk, []).append(mid)
+    return out
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """A case as one line of a list: its own columns and its current submission's counts."""
+
+    case: Any  # the case's columns (a row: ``case_id``, ``kind``, ``status``, ``received_at``, ...)
+    files: int
+    problems: int
+
+
+def case_lines(session: Session, kind: str | None = None, status: str | None = None) -> list[CaseLine]:
+    """Every case (of one kind, in one status) with the number of files and problems of its
+    current submission, in case order: three queries of plain columns, no objects and no
+    form values, so 10,000 cases take a fraction of a second (bench/RESULTS.md)."""
+    q = select(Case.id, Case.case_id, Case.kind, Case.status, Case.received_at, Case.sender,
+               Case.sender_auth, Case.org_name).order_by(Case.id)
+    subs = select(Submission.case_pk, Submission.id, Submission.current, Submission.problems).order_by(Submission.id)
+    if kind:
+        q, subs = q.where(Case.kind == kind), subs.join(Case, Case.id == Submission.case_pk).where(Case.kind == kind)
+    if status:
+        q = q.where(Case.status == status)
+    cases = session.execute(q).all()
+    if not cases:
+        return []
+    chosen: dict[int, tuple[int, bool, list[Any] | None]] = {}
+    for case_pk, pk, current, problems in session.execute(subs):
+        # as current_submission: the newest current one, else the newest
+        if current or not (chosen.get(case_pk) or (0, False, None))[1]:
+            chosen[case_pk] = (pk, bool(current), problems)
+    files: dict[int, int] = {pk: n for pk, n in session.execute(
+        select(Attachment.submission_pk, func.count()).group_by(Attachment.submission_pk))}
+    out = []
+    for c in cases:
+        pk, _, problems = chosen.get(c.id, (0, False, None))
+        out.append(CaseLine(c, files.get(pk, 0) if pk else 0, len(problems or []) if pk else 0))
+    return out

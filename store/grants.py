@@ -8,7 +8,7 @@ Receipts, reminders, the digest and the commands read them through here.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from store.grant_models import DecisionLetter, GrantQuarter, Payout
 from store.models import Case, OutboxMessage
@@ -61,10 +61,20 @@ def decision_now(case: Case) -> tuple[str, str | None, str | None]:
     return case.status, case.granted_amount, case.decision_reason if case.status == CaseStatus.REJECTED else None
 
 
-def letter_due(s: Session, case: Case) -> bool:
+def letters_by_case(s: Session) -> dict[int, list[DecisionLetter]]:
+    """Every case's decision letters, oldest first, in one query (for lists of many cases)."""
+    out: dict[int, list[DecisionLetter]] = {}
+    for letter in s.scalars(select(DecisionLetter).order_by(DecisionLetter.case_pk, DecisionLetter.version)):
+        out.setdefault(letter.case_pk, []).append(letter)
+    return out
+
+
+def letter_due(s: Session, case: Case, letters: list[DecisionLetter] | None = None) -> bool:
     """True when a decided case's current decision has no letter: none yet, or the decision
-    changed since its letter (a decision changed and changed back needs none)."""
-    last = last_letter(s, case)
+    changed since its letter (a decision changed and changed back needs none).
+
+    ``letters``: the case's letters when the caller read them already (``letters_by_case``)."""
+    last = last_letter(s, case) if letters is None else (letters[-1] if letters else None)
     if last is None:
         return True
     return last.version < case.decision_version and (last.decision, last.amount, last.reason) != decision_now(case)
@@ -85,6 +95,25 @@ def answered(s: Session, case: Case) -> bool:
         if row is not None and row.state in (OutboxState.PENDING, OutboxState.SENT):
             return True
     return False
+
+
+def answered_by_letter(s: Session) -> set[int]:
+    """The cases whose decision letter went or is on its way (what :func:`answered` asks of
+    each case), in one query."""
+    return set(s.scalars(
+        select(DecisionLetter.case_pk).join(OutboxMessage, OutboxMessage.id == DecisionLetter.outbox_pk)
+        .where(OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.SENT]))))
+
+
+def quarters_by_grant(s: Session) -> dict[int, list[tuple[GrantQuarter, str | None]]]:
+    """Every grant's quarter rows in quarter order, each with its documentation case's id, in one query."""
+    doc = aliased(Case)
+    out: dict[int, list[tuple[GrantQuarter, str | None]]] = {}
+    rows = s.execute(select(GrantQuarter, doc.case_id).outerjoin(doc, doc.id == GrantQuarter.documentation_pk)
+                     .order_by(GrantQuarter.case_pk, GrantQuarter.quarter))
+    for quarter, case_id in rows:
+        out.setdefault(quarter.case_pk, []).append((quarter, case_id))
+    return out
 
 
 def payout_of(s: Session, quarter: GrantQuarter) -> Payout | None:

@@ -36,13 +36,40 @@ class Fetched:
     raw: bytes
 
 
-def _split_body(raw: bytes) -> bytes:
-    """The body after the header block, with line endings made uniform."""
+_CHUNK = 1024 * 1024
+_BLANK_LINE = (b"\n\n", b"\r\r", b"\n\r")  # the first of these is where the header block ends
+
+
+def _head(raw: bytes) -> bytes:
+    """The header block (and a few bytes after it): what the header parser reads of the mail.
+
+    Every blank line (two line ends: CRLF, CR or LF) holds one of ``_BLANK_LINE``, and the
+    first of them ends the headers, so the parser sees the same headers as on the whole mail,
+    without decoding a 30 MB body into a string (and a four-bytes-a-character StringIO).
+    """
+    ends = [at for at in (raw.find(sep) for sep in _BLANK_LINE) if at != -1]
+    return raw[:min(ends) + 3] if ends else raw
+
+
+def _hash_body(digest: hashlib._Hash, raw: bytes) -> None:
+    """Feed ``digest`` the body after the header block, line endings made uniform, trailing
+    whitespace dropped, exactly as ``raw[body:].replace(b"\r\n", b"\n").rstrip()`` would,
+    a megabyte at a time instead of two whole copies of the body."""
+    start = len(raw)
     for sep in (b"\r\n\r\n", b"\n\n"):
         at = raw.find(sep)
         if at != -1:
-            return raw[at + len(sep):].replace(b"\r\n", b"\n").rstrip()
-    return b""
+            start = at + len(sep)
+            break
+    view = memoryview(raw)
+    carry = pending = b""  # a CR that may start a CRLF in the next slice; whitespace not yet known trailing
+    for at in range(start, len(raw), _CHUNK):
+        data = carry + bytes(view[at:at + _CHUNK])
+        carry, data = (b"\r", data[:-1]) if data.endswith(b"\r") else (b"", data)
+        text = pending + data.replace(b"\r\n", b"\n")
+        kept = text.rstrip()
+        digest.update(kept)
+        pending = text[len(kept):]
 
 
 def _dedupe_key(raw: bytes) -> tuple[str | None, str | None]:
@@ -54,7 +81,7 @@ def _dedupe_key(raw: bytes) -> tuple[str | None, str | None]:
     that reuse a Message-ID differ in their body and are kept apart.
     """
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        headers = BytesHeaderParser(policy=compat32).parsebytes(_head(raw))
         message_id = " ".join(str(headers.get("Message-ID") or "").split()) or None
         if not message_id:
             return None, None
@@ -63,7 +90,8 @@ def _dedupe_key(raw: bytes) -> tuple[str | None, str | None]:
     except Exception:  # a header we cannot even split: dedupe by sha256 only
         return None, None
     digest = hashlib.sha256("\0".join(" ".join(p.split()) for p in parts).encode("utf-8", "replace"))
-    digest.update(b"\0" + _split_body(raw))
+    digest.update(b"\0")
+    _hash_body(digest, raw)
     return message_id[:998], digest.hexdigest()
 
 
