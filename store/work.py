@@ -1,7 +1,7 @@
 """What needs a person: read from the state of mail, submissions and the outbox.
 
 Nothing is copied into a queue of its own. An item is open while its cause
-holds and no :class:`~store.models.WorkResolution` closes its key:
+holds and no :class:`~store.staff_models.WorkResolution` closes its key:
 
 * ``msg:<id>`` — mail routing could not place (triage), an applicant's reply
   that made no submission (a question, a correction in the text), or mail

@@ -24,7 +24,8 @@ from starlette.testclient import TestClient
 
 from intake.commands.cli import main
 from intake.web.app import create_app
-from store.models import DecisionLetter, GrantQuarter, OutboxMessage
+from store.grant_models import DecisionLetter, GrantQuarter
+from store.models import OutboxMessage
 from store.words import MessageState
 
 UTC = dt.UTC

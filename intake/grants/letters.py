@@ -4,7 +4,7 @@
 letter yet: a first letter, or a correction when the decision changed since
 its letter (a decision changed and changed back needs none). Staff look at the
 list and the PDFs (``write_pdfs``), then ``send`` queues the letters: one
-outbox row and one :class:`~store.models.DecisionLetter` per case and
+outbox row and one :class:`~store.grant_models.DecisionLetter` per case and
 decision version, in one transaction, each under the application's receipt
 (a correction under the letter it corrects).
 """

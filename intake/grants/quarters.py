@@ -1,7 +1,7 @@
 """A grant's quarters: documentation arriving, and staff approving or rejecting it.
 
 A grant is a granted application case. Each of its quarters (the pool file's
-``[[quarters]]``) gets a :class:`~store.models.GrantQuarter` row when
+``[[quarters]]``) gets a :class:`~store.grant_models.GrantQuarter` row when
 documentation for it arrives or when staff decide on it. States
 (``store.words.QuarterState``): ``modtaget`` → ``godkendt`` or ``afvist``;
 new documentation for a rejected quarter makes it ``modtaget`` again.
