@@ -8,10 +8,13 @@ For every due row:
    workers; on SQLite writers are serialised anyway);
 2. **send** it, outside any transaction;
 3. **record** the result in its own transaction right after the server
-   answered: ``sent``; a 4xx → retry with exponential backoff until
-   ``max_attempts``, then ``failed``; a 5xx → ``failed`` with the answer;
-   server unreachable → retry with backoff, never ``failed`` (the mail is fine,
-   the server is not), and the pass stops.
+   answered: ``sent``; a 4xx → an attempt, retried with exponential backoff
+   until ``max_attempts``, then ``held``: it waits for a person, with the
+   server's answer (``status``, the digest and the staff page show it); a 5xx →
+   ``failed`` with the answer. An outage (refused, timed out, unreachable, TLS
+   cut, login failing) is **not** an attempt: the mail is fine, the server is
+   not; the row is tried again after ``outage_retry_seconds`` (≤ 60 s, so
+   sending resumes within a minute of the server's return) and the pass stops.
 
 A crash after the server accepted a mail and before step 3 committed leaves
 the row ``pending`` with its lease: once the lease runs out the mail is sent
@@ -47,8 +50,9 @@ class DrainSettings:
     max_attempts: int = 8
     backoff_seconds: float = 60.0
     backoff_max_seconds: float = 3600.0
-    lease_seconds: float = 600.0
+    lease_seconds: float = 60.0
     batch: int = 500
+    outage_retry_seconds: float = 30.0  # after an outage: no attempt counted, tried again this soon
 
 
 @dataclass
@@ -58,11 +62,14 @@ class DrainReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    held: int = 0
     unreachable: str | None = None
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         text = f"outbox: {self.sent} sent, {self.retrying} to retry, {self.failed} failed"
+        if self.held:
+            text += f", {self.held} held for a person"
         if self.unreachable:
             text += f"; server unreachable: {self.unreachable}"
         return text
@@ -110,18 +117,26 @@ def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings:
             error: Exception | None, report: DrainReport) -> None:
     with transaction(factory) as s:
         row = s.get_one(OutboxMessage, pk)
+        if isinstance(error, Unreachable):  # the server's fault, not the mail's: no attempt counted
+            row.last_error = str(error)[:4000]
+            row.next_attempt_at = now + dt.timedelta(seconds=settings.outage_retry_seconds)
+            return
         row.attempts += 1
         if error is None:
             row.state, row.sent_at, row.next_attempt_at, row.last_error = OutboxState.SENT, now, None, None
             report.sent += 1
             return
         row.last_error = str(error)[:4000]
-        if isinstance(error, PermanentError) or (
-            isinstance(error, TemporaryError) and row.attempts >= settings.max_attempts
-        ):
+        if isinstance(error, PermanentError):
             row.state, row.next_attempt_at = OutboxState.FAILED, None
             report.failed += 1
-            log.warning("outbox %s to %s failed after %d attempt(s): %s",
+            log.warning("outbox %s to %s failed: %s", row.id, row.recipient, error)
+            return
+        if row.attempts >= settings.max_attempts:  # the server keeps saying "later": ask a person
+            row.state, row.next_attempt_at = OutboxState.HELD, None
+            row.last_error = f"held after {row.attempts} attempt(s), the server's last answer: {error}"[:4000]
+            report.held += 1
+            log.warning("outbox %s to %s held for a person after %d attempt(s): %s",
                         row.id, row.recipient, row.attempts, error)
             return
         next_attempt = now + backoff(row.attempts, settings)
@@ -148,7 +163,8 @@ def drain(factory: sessionmaker[Session], sender: Sender, now: Callable[[], dt.d
             except Unreachable as exc:
                 _record(factory, pk, now(), settings, exc, report)
                 report.unreachable = str(exc)
-                log.warning("outbox: %s; %d mail(s) wait for the next pass", exc, len(ids))
+                log.warning("outbox: %s; %d mail(s) wait, next try in %.0f s", exc, len(ids),
+                            settings.outage_retry_seconds)
                 break
             except (TemporaryError, PermanentError) as exc:
                 _record(factory, pk, now(), settings, exc, report)
