@@ -9,14 +9,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from intake.app import App
 from intake.cases.pipeline import process_pending
-from intake.errors import ConfigError, TemporaryFailure
-from intake.settings import ImapSourceSettings, MaildirSourceSettings
+from intake.errors import ConfigError, TemporaryFailure, WorkerBusy
+from intake.settings import ImapSourceSettings, MaildirSourceSettings, Settings
 from intake.sources import Source
 from intake.sources.fetching import FetchStats, fetch_all
+from store import locks
 
 if TYPE_CHECKING:  # APScheduler is imported only when the service runs
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -45,6 +46,17 @@ class PollReport:
         done = ", ".join(f"{k} {v}" for k, v in sorted(self.processed.items())) or "nothing to do"
         lines.append(f"processed: {done}")
         return "\n".join(lines)
+
+
+def claim_database(settings: Settings) -> IO[str] | None:
+    """Refuse a second worker on one SQLite database (WorkerBusy, exit 75); keep the handle open.
+
+    PostgreSQL takes several workers (see README, "Several workers"): None.
+    """
+    try:
+        return locks.worker_lock(settings.database_url)
+    except locks.WorkerRefused as exc:
+        raise WorkerBusy(str(exc)) from None
 
 
 def process(app: App) -> Counter[str]:

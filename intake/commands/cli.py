@@ -1,4 +1,5 @@
-"""The command line: ``pulje-intake COMMAND``. Exit codes: 0 done, 1 user error, 75 try later."""
+"""The command line: ``pulje-intake COMMAND``. Exit codes: 0 done, 1 user error, 75 try later
+(a server unreachable, or another worker on the same SQLite database)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ def _app(args: argparse.Namespace) -> App:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     """One fetch pass over every source, then process what is stored."""
-    from intake.service import PollReport, poll_once
+    from intake.service import PollReport, claim_database, poll_once
 
+    held = claim_database(load_settings(args.config))  # noqa: F841 - held until the process exits
     app = _app(args)
     report = PollReport()
     try:
@@ -42,8 +44,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT."""
-    from intake.service import Service
+    from intake.service import Service, claim_database
 
+    held = claim_database(load_settings(args.config))  # noqa: F841 - held until the process exits
     Service(_app(args)).run_forever()
     return 0
 
