@@ -2,10 +2,10 @@
 
 For every due row:
 
-1. **claim** it: one conditional UPDATE pushes ``next_attempt_at`` one lease
-   ahead if the row is still pending and due, so no other pass or worker
-   picks it up while we talk to the server (safe on PostgreSQL with several
-   workers; on SQLite writers are serialised anyway);
+1. **claim** it: ``SELECT … FOR UPDATE SKIP LOCKED`` of the row if it is still
+   pending and due, and push ``next_attempt_at`` one lease
+   (``[outbox] send_lease_seconds``) ahead, so no other pass or worker picks
+   it up while we talk to the server (on SQLite writers are serialised);
 2. **send** it, outside any transaction;
 3. **record** the result in its own transaction right after the server
    answered: ``sent``; a 4xx → an attempt, retried with exponential backoff
@@ -30,9 +30,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.smtp import PermanentError, Sender, TemporaryError, Unreachable
@@ -95,20 +94,20 @@ def _claim(factory: sessionmaker[Session], pk: int, now: dt.datetime,
            settings: DrainSettings) -> tuple[OutboxMessage, str | None] | None:
     """Take the row for one lease, or None if it is not ours to send.
 
-    One conditional UPDATE decides: on PostgreSQL a second worker waits for the
-    row lock and then finds the condition false; on SQLite writers are serialised.
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a row another worker is claiming
+    right now is skipped, not waited for; once claimed its lease makes it not
+    due. On SQLite writers are serialised (BEGIN IMMEDIATE, store/db.py).
     """
     with transaction(factory) as s:
-        taken = cast(CursorResult[Any], s.execute(  # an UPDATE answers with a cursor result
-            update(OutboxMessage)
+        row = s.scalar(
+            select(OutboxMessage)
             .where(OutboxMessage.id == pk, OutboxMessage.state == OutboxState.PENDING,
                    or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
-            .values(next_attempt_at=now + dt.timedelta(seconds=settings.lease_seconds))
-            .execution_options(synchronize_session=False)
-        ))
-        if taken.rowcount != 1:
-            return None  # sent, failed, or claimed by another pass meanwhile
-        row = s.get_one(OutboxMessage, pk)
+            .with_for_update(skip_locked=True)
+        )
+        if row is None:
+            return None  # sent, held, failed, or claimed by another pass meanwhile
+        row.next_attempt_at = now + dt.timedelta(seconds=settings.lease_seconds)
         case_id = s.scalar(select(Case.case_id).where(Case.id == row.case_pk)) if row.case_pk else None
         return row, case_id
 

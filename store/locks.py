@@ -44,24 +44,30 @@ def _schema(conn: Connection | Session) -> str:
     return str(conn.execute(text("SELECT current_schema()")).scalar() or "")
 
 
-def organisation_key(cvr: str | None = None, name: str | None = None, domain: str | None = None) -> str:
-    """The normalised key an organisation is locked by: its CVR, else its name, else the mail domain."""
+def organisation_keys(cvr: str | None, sender: str | None) -> list[str]:
+    """The keys an organisation's case creation is locked by: its CVR and the sender's address.
+
+    Both, because an application matches an earlier one by either (intake/cases/matching.py).
+    """
+    keys = []
     if cvr and (digits := "".join(ch for ch in cvr if ch.isdigit())):
-        return f"cvr:{digits}"
-    if name and name.strip():
-        return "name:" + " ".join(name.casefold().split())
-    return "domain:" + (domain or "").strip().casefold()
+        keys.append(f"cvr:{digits}")
+    if sender and sender.strip():
+        keys.append("sender:" + sender.strip().casefold())
+    return keys
 
 
-def lock_organisation(session: Session, key: str) -> None:
+def lock_organisation(session: Session, *keys: str) -> None:
     """Serialise case creation for one organisation until the transaction ends (PostgreSQL).
 
-    ``key`` comes from :func:`organisation_key`. SQLite has one writer at a time: no-op.
+    ``keys`` come from :func:`organisation_keys`; they are taken in sorted order, so
+    two workers never wait for each other in a circle. SQLite has one writer: no-op.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql" or not keys:
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                    {"k": lock_key("organisation", _schema(session), key)})
+    schema = _schema(session)
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("organisation", schema, key)})
 
 
 @contextlib.contextmanager

@@ -145,3 +145,38 @@ def test_a_second_worker_on_sqlite_is_refused_with_one_line(workdir, db_url):
     proc = _cli(settings, "poll")  # the other one stopped: this one runs
     out = proc.communicate(timeout=120)[0]
     assert proc.returncode == 0, out
+
+
+@pytest.mark.only_on("postgresql")
+def test_case_creation_for_one_organisation_waits_for_the_other_worker(db_url):
+    """The lock _record_case takes before looking for the organisation's earlier application."""
+    engine = db.make_engine(db_url)
+    db.upgrade(engine)
+    factory = db.make_session_factory(engine)
+    order: list[str] = []
+
+    def other_worker(keys: list[str]) -> None:
+        with transaction(factory) as s:
+            locks.lock_organisation(s, *keys)
+            order.append(f"other has {'+'.join(keys)}")
+
+    try:
+        with transaction(factory) as s:
+            locks.lock_organisation(s, *locks.organisation_keys("12 34 56 74", "Mette@Nord.dk"))
+            same_cvr = threading.Thread(target=other_worker, args=(locks.organisation_keys("12345674", None),))
+            same_sender = threading.Thread(target=other_worker,
+                                           args=(locks.organisation_keys(None, "mette@nord.dk"),))
+            elsewhere = threading.Thread(target=other_worker,
+                                         args=(locks.organisation_keys("87654321", "jens@syd.dk"),))
+            for t in (same_cvr, same_sender, elsewhere):
+                t.start()
+            elsewhere.join(timeout=60)
+            same_cvr.join(timeout=1)
+            order.append("first commits")
+        for t in (same_cvr, same_sender):
+            t.join(timeout=60)
+        assert order[0] == "other has cvr:87654321+sender:jens@syd.dk"
+        assert order[1] == "first commits"
+        assert sorted(order[2:]) == ["other has cvr:12345674", "other has sender:mette@nord.dk"]
+    finally:
+        engine.dispose()
