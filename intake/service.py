@@ -171,6 +171,9 @@ class Service:
     def _scheduled(self) -> BackgroundScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # the jobs log their own failures (GuardedJob); a run skipped because the previous one
+        # still runs is normal under load, not something for `journalctl -p warning`
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         sched = BackgroundScheduler(timezone="UTC")
         every = self.app.settings.schedule
         sched.add_job(_logged("process", self._process), "interval", id="process",
