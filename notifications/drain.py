@@ -31,7 +31,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.smtp import PermanentError, Sender, TemporaryError, Unreachable
@@ -145,6 +145,17 @@ def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings:
                  next_attempt.isoformat())
 
 
+def _postpone_due(factory: sessionmaker[Session], now: dt.datetime, settings: DrainSettings) -> None:
+    """The server is down: every due row waits ``outage_retry_seconds`` too (no attempt counted),
+    so passes during an outage do not each try the next row and log a line about it."""
+    with transaction(factory) as s:
+        s.execute(update(OutboxMessage)
+                  .where(OutboxMessage.state == OutboxState.PENDING,
+                         or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+                  .values(next_attempt_at=now + dt.timedelta(seconds=settings.outage_retry_seconds))
+                  .execution_options(synchronize_session=False))
+
+
 def drain(factory: sessionmaker[Session], sender: Sender, now: Callable[[], dt.datetime],
           settings: DrainSettings) -> DrainReport:
     """Send every due pending row once; return what happened. Safe to run in several workers."""
@@ -161,6 +172,7 @@ def drain(factory: sessionmaker[Session], sender: Sender, now: Callable[[], dt.d
                 sender.send(row, case_id)
             except Unreachable as exc:
                 _record(factory, pk, now(), settings, exc, report)
+                _postpone_due(factory, now(), settings)
                 report.unreachable = str(exc)
                 log.warning("outbox: %s; %d mail(s) wait, next try in %.0f s", exc, len(ids),
                             settings.outage_retry_seconds)
