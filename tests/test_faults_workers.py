@@ -104,3 +104,50 @@ def test_a_second_worker_on_sqlite_is_refused_while_the_first_runs(workdir, db_u
     finally:
         first.kill()
         second.kill()
+
+
+@pytest.mark.only_on("postgresql")
+def test_a_folder_another_worker_is_fetching_is_skipped_for_the_pass(workdir, db_url, dovecot, make_app):
+    from dovecot import imap_source_toml as source_toml
+
+    from intake.sources.fetching import fetch_all
+    from store import locks
+
+    dovecot.append(mixed(applications=1, full=0, replies=0, questions=0, real_world=0)[0][0],
+                   dt.datetime.now(dt.UTC))
+    app = make_app(sources=source_toml(dovecot))
+    (source,) = app.make_sources()
+    db = Db(db_url)
+    try:
+        with locks.folder_lock(app.engine, source.account, "INBOX") as mine:  # the other worker
+            assert mine
+            stats = fetch_all(source, app.context.factory, app.context.now)
+            assert (stats.seen, db.messages()) == (0, 0)
+        stats = fetch_all(source, app.context.factory, app.context.now)  # the other one is done
+        assert (stats.seen, stats.stored, stats.acked, db.messages()) == (1, 1, 1, 1)
+    finally:
+        source.close()
+        db.close()
+
+
+def test_run_sends_a_receipt_right_after_processing_not_on_the_timer(workdir, db_url):
+    """The drain timer is an hour here: the receipt can only come from the processing pass."""
+    from notify_helpers import application
+
+    from intake.documents.samples import write_maildir
+
+    sources = '[[sources]]\ntype = "maildir"\nname = "local"\npath = "mail"\npoll_interval_seconds = 0.5\n'
+    settings = write_settings(workdir, db_url, f'[outbox]\nmode = "files"\ndir = "{workdir}/outbox"\n'
+                              "[schedule]\ndrain_seconds = 3600\nprocess_seconds = 3600\n", sources=sources)
+    for sub in ("tmp", "new", "cur"):
+        (workdir / "mail" / sub).mkdir(parents=True, exist_ok=True)
+    worker = Worker(settings, workdir / "worker.log").start()
+    try:
+        worker.wait_running()
+        write_maildir(workdir / "mail", [application("nord", "Mette Hansen <mette@boligselskabet-nord.dk>",
+                                                     dt.datetime.now(dt.UTC))])
+        wait_for(lambda: len(list((workdir / "outbox").glob("*-receipt-*.eml"))) == 1,
+                 "the receipt written", limit=60, workers=[worker])
+        assert worker.stop() == 0
+    finally:
+        worker.kill()

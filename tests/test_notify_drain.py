@@ -135,6 +135,11 @@ def test_4xx_until_max_attempts_holds_the_mail_for_a_person(make_app, workdir, c
     assert smtp_sink.messages == []
     status = gather(app)
     assert "1 held for a person" in str(status) and not status.healthy
+    from store import work  # what the digest and the staff page's I dag list
+
+    with app.context.factory() as s:
+        (item,) = [i for i in work.open_items(s).items if i.outbox_pk == row.id]
+    assert item.kind == work.WorkKind.UNSENT and item.why.startswith("held: held after 3 attempt(s)")
 
 
 def test_an_smtp_outage_is_never_an_attempt_and_retries_within_a_minute(make_app, workdir, clock, smtp_sink):

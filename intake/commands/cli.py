@@ -32,8 +32,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
     """One fetch pass over every source, then process what is stored."""
     from intake.service import PollReport, claim_database, poll_once
 
-    held = claim_database(load_settings(args.config))  # noqa: F841 - held until the process exits
-    app = _app(args)
+    app = _app(args)  # settings and data files checked first: their errors come first
+    held = claim_database(app.settings)  # noqa: F841 - held until the process exits
     report = PollReport()
     try:
         poll_once(app, report)
@@ -46,8 +46,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT."""
     from intake.service import Service, claim_database
 
-    held = claim_database(load_settings(args.config))  # noqa: F841 - held until the process exits
-    Service(_app(args)).run_forever()
+    app = _app(args)
+    held = claim_database(app.settings)  # noqa: F841 - held until the process exits
+    Service(app).run_forever()
     return 0
 
 
