@@ -53,7 +53,7 @@ def _kill_and_restart(worker: Worker, rng: random.Random, mails: list[bytes], do
         for raw in mails[k * chunk:(k + 1) * chunk]:
             dovecot.append(raw, dt.datetime.now(dt.UTC))  # recent: receipts are due
         worker.start()
-        time.sleep(rng.uniform(1.0, 4.5))  # start-up takes about a second
+        time.sleep(rng.uniform(0.9, 3.5))  # start-up takes about a second
         worker.kill()
         phases[_phase(worker.log())] += 1
     return phases
