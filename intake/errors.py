@@ -17,3 +17,9 @@ class TemporaryFailure(IntakeError):
     """A server could not be reached; trying again later may work (exit 75)."""
 
     exit_code = 75
+
+
+class WorkerBusy(IntakeError):
+    """Another worker holds the SQLite database (exit 75: that one may stop; try later)."""
+
+    exit_code = 75

@@ -182,6 +182,7 @@ def drain_settings(settings: Settings) -> DrainSettings:
         max_attempts=settings.outbox.max_attempts,
         backoff_seconds=settings.schedule.retry_base_seconds,
         backoff_max_seconds=settings.schedule.retry_max_seconds,
+        lease_seconds=settings.outbox.send_lease_seconds,
     )
 
 
@@ -190,7 +191,7 @@ def drain_outbox(app: Wired) -> DrainReport:
     with _drain_lock:
         report = drain(app.context.factory, make_sender(app.settings), app.context.now,
                        drain_settings(app.settings))
-    if report.sent or report.retrying or report.failed or report.unreachable:
+    if report.sent or report.retrying or report.failed or report.held:
         log.info("%s", report)
     return report
 

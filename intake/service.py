@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from intake.app import App
 from intake.cases.pipeline import process_pending
 from intake.cases.reading import open_readers
-from intake.errors import ConfigError, TemporaryFailure
-from intake.settings import ImapSourceSettings, MaildirSourceSettings
+from intake.errors import ConfigError, TemporaryFailure, WorkerBusy
+from intake.settings import ImapSourceSettings, MaildirSourceSettings, Settings
 from intake.sources import Source
 from intake.sources.fetching import FetchStats, fetch_all
+from store import locks
 
 if TYPE_CHECKING:  # APScheduler is imported only when the service runs
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,6 +50,17 @@ class PollReport:
         done = ", ".join(f"{k} {v}" for k, v in sorted(self.processed.items())) or "nothing to do"
         lines.append(f"processed: {done}")
         return "\n".join(lines)
+
+
+def claim_database(settings: Settings) -> IO[str] | None:
+    """Refuse a second worker on one SQLite database (WorkerBusy, exit 75); keep the handle open.
+
+    PostgreSQL takes several workers (see README, "Several workers"): None.
+    """
+    try:
+        return locks.worker_lock(settings.database_url)
+    except locks.WorkerRefused as exc:
+        raise WorkerBusy(str(exc)) from None
 
 
 def process(app: App, stop: threading.Event | None = None) -> Counter[str]:
@@ -127,20 +141,27 @@ class Service:
         from intake.app import make_source
 
         delay = 1.0
-        max_delay = cfg.reconnect_max_seconds if isinstance(cfg, ImapSourceSettings) else 300.0
+        # a Maildir source fails when the database does: back off as the jobs do, up to a minute
+        max_delay = cfg.reconnect_max_seconds if isinstance(cfg, ImapSourceSettings) else JOB_BACKOFF_MAX
         interval = cfg.poll_interval_seconds
         source: Source | None = None
+        failures = 0
         while not self.stop.is_set():
             try:
                 if source is None:
                     source = make_source(cfg)
                 fetch_all(source, self.app.context.factory, self.app.context.now)
-                process(self.app, self.stop)
-                delay = 1.0
+                self._process()
+                if failures:
+                    log.info("source %s works again after %d failure(s)", cfg.name, failures,
+                             extra={"source": cfg.name})
+                delay, failures = 1.0, 0
                 source.wait(self.stop, interval)
-            except Exception as exc:  # a dropped connection, a restarted server, a full disk
-                log.warning("source %s: %s; reconnecting in %.0f s", cfg.name, exc, delay,
+            except Exception as exc:  # a dropped connection, a restarted server, the database down
+                failures += 1
+                log.warning("source %s: %s; retrying in %.0f s", cfg.name, describe(exc), delay,
                             extra={"source": cfg.name})
+                log.debug("source %s traceback", cfg.name, exc_info=True)
                 if source is not None:
                     try:
                         source.close()
@@ -152,12 +173,31 @@ class Service:
         if source is not None:
             source.close()
 
+    def _process(self) -> None:
+        """Process what is stored; if that handled mail, send what it queued now, not on the timer."""
+        done = process(self.app, self.stop)
+        if any(outcome not in ("skipped", "stopped") for outcome in done):
+            self.send_soon()
+
+    def send_soon(self) -> None:
+        """Run the outbox job now (its timer, ``drain_seconds``, stays as the fallback)."""
+        sched = self.scheduler
+        if sched is None or self.stop.is_set():
+            return
+        try:
+            sched.modify_job("outbox", next_run_time=dt.datetime.now(dt.UTC))
+        except Exception:  # the scheduler is shutting down: the next start sends it
+            log.debug("could not trigger the outbox job", exc_info=True)
+
     def _scheduled(self) -> BackgroundScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # the jobs log their own failures (GuardedJob); a run skipped because the previous one
+        # still runs is normal under load, not something for `journalctl -p warning`
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         sched = BackgroundScheduler(timezone="UTC")
         every = self.app.settings.schedule
-        sched.add_job(_logged("process", lambda: process(self.app, self.stop)), "interval", id="process",
+        sched.add_job(_logged("process", self._process), "interval", id="process",
                       seconds=every.process_seconds, max_instances=1, coalesce=True)
         for job_id, func, seconds in scheduled_jobs(self.app):
             sched.add_job(_logged(job_id, func), "interval", id=job_id, seconds=seconds,
@@ -186,11 +226,11 @@ class Service:
         log.info("pulje-intake running: %d source(s) (%s), outbox %s, pool %s",
                  len(settings.sources), ", ".join(_describe(cfg) for cfg in settings.sources) or "none",
                  settings.outbox.mode, self.app.pool.name)
+        self.app.context.readers = open_readers(settings, self.app.pool)  # warm across passes
         for i, cfg in enumerate(self.app.settings.sources):
             t = threading.Thread(target=self._source_loop, args=(i,), name=f"source-{cfg.name}", daemon=True)
             t.start()
             self.threads.append(t)
-        self.app.context.readers = open_readers(settings, self.app.pool)  # warm across passes
         self.scheduler = self._scheduled()
         self.scheduler.start()
 
@@ -213,19 +253,53 @@ def _describe(cfg: MaildirSourceSettings | ImapSourceSettings) -> str:
     return f"{cfg.name}: imap {cfg.username}@{cfg.host} {'/'.join(cfg.folders)} ({cfg.auth})"
 
 
-def _logged(job_id: str, func: Callable[[], object]) -> Callable[[], None]:
-    """A scheduled job whose failure is one warning line, not a traceback from the scheduler."""
-    def run() -> None:
-        try:
-            func()
-        except Exception as exc:
-            log.warning("job %s failed: %s: %s", job_id, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
-                        extra={"job": job_id})
-            log.debug("job %s traceback", job_id, exc_info=True)
-        else:
-            log.debug("job %s done", job_id, extra={"job": job_id})
+def describe(exc: BaseException) -> str:
+    """An error as one short line: the database driver's first line, not SQLAlchemy's SQL dump."""
+    orig = getattr(exc, "orig", None)  # sqlalchemy.exc.DBAPIError wraps the driver's error
+    text = str(orig if orig is not None else exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(orig if orig is not None else exc).__name__}: {first}"[:300]
 
-    return run
+
+# While a job keeps failing (a database or server down) it waits this long between tries,
+# doubling from the first up to the cap: a 60 s outage costs a handful of log lines.
+JOB_BACKOFF_FIRST = 2.0
+JOB_BACKOFF_MAX = 60.0
+
+
+class GuardedJob:
+    """A scheduled job that catches its own failures: one warning line per failure, saying what
+    failed and when it is tried again, then backoff; the traceback only at debug level."""
+
+    def __init__(self, job_id: str, func: Callable[[], object], clock: Callable[[], float] = time.monotonic):
+        self.job_id, self.func, self.clock = job_id, func, clock
+        self.failures = 0
+        self.not_before = 0.0
+
+    def __call__(self) -> None:
+        """Run the job unless it is backing off after a failure."""
+        if self.clock() < self.not_before:
+            return
+        try:
+            self.func()
+        except Exception as exc:
+            self.failures += 1
+            wait = min(JOB_BACKOFF_FIRST * 2 ** (self.failures - 1), JOB_BACKOFF_MAX)
+            self.not_before = self.clock() + wait
+            log.warning("job %s failed: %s; next try in %.0f s", self.job_id, describe(exc), wait,
+                        extra={"job": self.job_id})
+            log.debug("job %s traceback", self.job_id, exc_info=True)
+            return
+        if self.failures:
+            log.info("job %s works again after %d failure(s)", self.job_id, self.failures,
+                     extra={"job": self.job_id})
+        self.failures, self.not_before = 0, 0.0
+        log.debug("job %s done", self.job_id, extra={"job": self.job_id})
+
+
+def _logged(job_id: str, func: Callable[[], object]) -> Callable[[], None]:
+    """A scheduled job whose failure is one warning line with its retry, not a traceback."""
+    return GuardedJob(job_id, func)
 
 
 def scheduled_jobs(app: App) -> list[tuple[str, Callable[[], object], float]]:

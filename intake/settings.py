@@ -102,6 +102,8 @@ class OutboxSettings:
     # the authserv-id of the inbox's own mail server: only its Authentication-Results are
     # believed, and automatic mail goes only to senders it verified (None: rate limits alone)
     trusted_authserv_id: str | None = None
+    # a worker killed while sending: the mail goes again (same Message-ID) after this lease
+    send_lease_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,8 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
     o = root.table("outbox")
     o.check_unknown({"mode", "dir", "smtp", "from_address", "from_name", "reply_to",
                      "max_per_recipient_per_hour", "max_receipt_age_hours", "max_attempts", "staff",
-                     "max_per_domain_per_hour", "max_per_hour", "trusted_authserv_id"})
+                     "max_per_domain_per_hour", "max_per_hour", "trusted_authserv_id",
+                     "send_lease_seconds"})
     mode = o.get("mode", str, "files", choices=("files", "smtp"))
     smtp = None
     if mode == "smtp":
@@ -334,6 +337,7 @@ def parse_settings(data: dict[str, Any], file: str, base: Path) -> Settings:
         max_per_domain_per_hour=_positive(o, "max_per_domain_per_hour", 20),
         max_per_hour=_positive(o, "max_per_hour", 200),
         trusted_authserv_id=o.get("trusted_authserv_id", str, None) or None,
+        send_lease_seconds=o.positive("send_lease_seconds", 60.0),
     )
     schedule = _schedule(root.table("schedule"))
     st = root.table("status")

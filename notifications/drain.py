@@ -2,16 +2,19 @@
 
 For every due row:
 
-1. **claim** it: one conditional UPDATE pushes ``next_attempt_at`` one lease
-   ahead if the row is still pending and due, so no other pass or worker
-   picks it up while we talk to the server (safe on PostgreSQL with several
-   workers; on SQLite writers are serialised anyway);
+1. **claim** it: ``SELECT … FOR UPDATE SKIP LOCKED`` of the row if it is still
+   pending and due, and push ``next_attempt_at`` one lease
+   (``[outbox] send_lease_seconds``) ahead, so no other pass or worker picks
+   it up while we talk to the server (on SQLite writers are serialised);
 2. **send** it, outside any transaction;
 3. **record** the result in its own transaction right after the server
-   answered: ``sent``; a 4xx → retry with exponential backoff until
-   ``max_attempts``, then ``failed``; a 5xx → ``failed`` with the answer;
-   server unreachable → retry with backoff, never ``failed`` (the mail is fine,
-   the server is not), and the pass stops.
+   answered: ``sent``; a 4xx → an attempt, retried with exponential backoff
+   until ``max_attempts``, then ``held``: it waits for a person, with the
+   server's answer (``status``, the digest and the staff page show it); a 5xx →
+   ``failed`` with the answer. An outage (refused, timed out, unreachable, TLS
+   cut, login failing) is **not** an attempt: the mail is fine, the server is
+   not; the row is tried again after ``outage_retry_seconds`` (≤ 60 s, so
+   sending resumes within a minute of the server's return) and the pass stops.
 
 A crash after the server accepted a mail and before step 3 committed leaves
 the row ``pending`` with its lease: once the lease runs out the mail is sent
@@ -27,9 +30,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.smtp import PermanentError, Sender, TemporaryError, Unreachable
@@ -47,8 +49,9 @@ class DrainSettings:
     max_attempts: int = 8
     backoff_seconds: float = 60.0
     backoff_max_seconds: float = 3600.0
-    lease_seconds: float = 600.0
+    lease_seconds: float = 60.0
     batch: int = 500
+    outage_retry_seconds: float = 30.0  # after an outage: no attempt counted, tried again this soon
 
 
 @dataclass
@@ -58,11 +61,14 @@ class DrainReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    held: int = 0
     unreachable: str | None = None
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         text = f"outbox: {self.sent} sent, {self.retrying} to retry, {self.failed} failed"
+        if self.held:
+            text += f", {self.held} held for a person"
         if self.unreachable:
             text += f"; server unreachable: {self.unreachable}"
         return text
@@ -88,20 +94,20 @@ def _claim(factory: sessionmaker[Session], pk: int, now: dt.datetime,
            settings: DrainSettings) -> tuple[OutboxMessage, str | None] | None:
     """Take the row for one lease, or None if it is not ours to send.
 
-    One conditional UPDATE decides: on PostgreSQL a second worker waits for the
-    row lock and then finds the condition false; on SQLite writers are serialised.
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a row another worker is claiming
+    right now is skipped, not waited for; once claimed its lease makes it not
+    due. On SQLite writers are serialised (BEGIN IMMEDIATE, store/db.py).
     """
     with transaction(factory) as s:
-        taken = cast(CursorResult[Any], s.execute(  # an UPDATE answers with a cursor result
-            update(OutboxMessage)
+        row = s.scalar(
+            select(OutboxMessage)
             .where(OutboxMessage.id == pk, OutboxMessage.state == OutboxState.PENDING,
                    or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
-            .values(next_attempt_at=now + dt.timedelta(seconds=settings.lease_seconds))
-            .execution_options(synchronize_session=False)
-        ))
-        if taken.rowcount != 1:
-            return None  # sent, failed, or claimed by another pass meanwhile
-        row = s.get_one(OutboxMessage, pk)
+            .with_for_update(skip_locked=True)
+        )
+        if row is None:
+            return None  # sent, held, failed, or claimed by another pass meanwhile
+        row.next_attempt_at = now + dt.timedelta(seconds=settings.lease_seconds)
         case_id = s.scalar(select(Case.case_id).where(Case.id == row.case_pk)) if row.case_pk else None
         return row, case_id
 
@@ -110,18 +116,26 @@ def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings:
             error: Exception | None, report: DrainReport) -> None:
     with transaction(factory) as s:
         row = s.get_one(OutboxMessage, pk)
+        if isinstance(error, Unreachable):  # the server's fault, not the mail's: no attempt counted
+            row.last_error = str(error)[:4000]
+            row.next_attempt_at = now + dt.timedelta(seconds=settings.outage_retry_seconds)
+            return
         row.attempts += 1
         if error is None:
             row.state, row.sent_at, row.next_attempt_at, row.last_error = OutboxState.SENT, now, None, None
             report.sent += 1
             return
         row.last_error = str(error)[:4000]
-        if isinstance(error, PermanentError) or (
-            isinstance(error, TemporaryError) and row.attempts >= settings.max_attempts
-        ):
+        if isinstance(error, PermanentError):
             row.state, row.next_attempt_at = OutboxState.FAILED, None
             report.failed += 1
-            log.warning("outbox %s to %s failed after %d attempt(s): %s",
+            log.warning("outbox %s to %s failed: %s", row.id, row.recipient, error)
+            return
+        if row.attempts >= settings.max_attempts:  # the server keeps saying "later": ask a person
+            row.state, row.next_attempt_at = OutboxState.HELD, None
+            row.last_error = f"held after {row.attempts} attempt(s), the server's last answer: {error}"[:4000]
+            report.held += 1
+            log.warning("outbox %s to %s held for a person after %d attempt(s): %s",
                         row.id, row.recipient, row.attempts, error)
             return
         next_attempt = now + backoff(row.attempts, settings)
@@ -129,6 +143,17 @@ def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings:
         report.retrying += 1
         log.info("outbox %s to %s: %s; next try at %s", row.id, row.recipient, error,
                  next_attempt.isoformat())
+
+
+def _postpone_due(factory: sessionmaker[Session], now: dt.datetime, settings: DrainSettings) -> None:
+    """The server is down: every due row waits ``outage_retry_seconds`` too (no attempt counted),
+    so passes during an outage do not each try the next row and log a line about it."""
+    with transaction(factory) as s:
+        s.execute(update(OutboxMessage)
+                  .where(OutboxMessage.state == OutboxState.PENDING,
+                         or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+                  .values(next_attempt_at=now + dt.timedelta(seconds=settings.outage_retry_seconds))
+                  .execution_options(synchronize_session=False))
 
 
 def drain(factory: sessionmaker[Session], sender: Sender, now: Callable[[], dt.datetime],
@@ -147,8 +172,10 @@ def drain(factory: sessionmaker[Session], sender: Sender, now: Callable[[], dt.d
                 sender.send(row, case_id)
             except Unreachable as exc:
                 _record(factory, pk, now(), settings, exc, report)
+                _postpone_due(factory, now(), settings)
                 report.unreachable = str(exc)
-                log.warning("outbox: %s; %d mail(s) wait for the next pass", exc, len(ids))
+                log.warning("outbox: %s; %d mail(s) wait, next try in %.0f s", exc, len(ids),
+                            settings.outage_retry_seconds)
                 break
             except (TemporaryError, PermanentError) as exc:
                 _record(factory, pk, now(), settings, exc, report)

@@ -16,16 +16,31 @@ if TYPE_CHECKING:  # alembic is imported only when migrations run
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    """Create an engine; SQLite gets foreign keys, WAL, a busy timeout and real transactions.
+
+    pysqlite's own transaction handling begins a transaction only before the
+    first INSERT/UPDATE/DELETE, so a SAVEPOINT taken earlier (or a read) runs
+    outside it and the first row of a batch was committed on its own. SQLAlchemy's
+    documented recipe ("Serializable isolation / Savepoints / Transactional DDL")
+    turns that off and emits BEGIN itself: one session transaction is one SQLite
+    transaction, savepoints included. IMMEDIATE takes the write lock up front (the
+    busy timeout waits for it), so a transaction that reads and then writes never
+    fails on a snapshot another thread's commit made stale.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # no implicit BEGIN/COMMIT by the driver
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -53,10 +68,17 @@ def _alembic_config(engine: Engine | None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic (idempotent)."""
+    """Bring the schema to ``revision`` with Alembic (idempotent).
+
+    Under :func:`store.locks.migration_lock`: of two workers starting together on
+    an empty database one migrates, the other waits and then finds the head.
+    """
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)
+    from store.locks import migration_lock
+
+    with migration_lock(engine):
+        command.upgrade(_alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -67,6 +67,7 @@ class OutboxCounts:
 
     pending: int
     failed: int
+    held: int  # 4xx max_attempts times: waits for a person
     oldest_pending_at: dt.datetime | None  # when the oldest unsent mail was queued
     next_attempt_at: dt.datetime | None  # the next pending mail's turn
 
@@ -77,7 +78,8 @@ def outbox_counts(session: Session) -> OutboxCounts:
     row = session.execute(select(func.count(), func.min(OutboxMessage.created_at),
                                  func.min(OutboxMessage.next_attempt_at)).where(pending)).one()
     failed = session.scalar(select(func.count()).where(OutboxMessage.state == OutboxState.FAILED)) or 0
-    return OutboxCounts(pending=row[0], failed=failed, oldest_pending_at=_aware(row[1]),
+    held = session.scalar(select(func.count()).where(OutboxMessage.state == OutboxState.HELD)) or 0
+    return OutboxCounts(pending=row[0], failed=failed, held=held, oldest_pending_at=_aware(row[1]),
                         next_attempt_at=_aware(row[2]))
 
 

@@ -101,8 +101,9 @@ class OutboxState(StrEnum):
 
     PENDING = "pending"
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"  # the server refused it for good (5xx)
     SUPPRESSED = "suppressed"
+    HELD = "held"  # the server said "try later" (4xx) max_attempts times: waits for a person
 
 
 class OutboxPurpose(StrEnum):

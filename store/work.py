@@ -193,7 +193,7 @@ def _unsent_items(session: Session) -> list[WorkItem]:
                OutboxMessage.recipient, OutboxMessage.last_error, OutboxMessage.state,
                OutboxMessage.message_pk, Case.case_id)
         .outerjoin(Case, Case.id == OutboxMessage.case_pk)
-        .where(OutboxMessage.state.in_([OutboxState.FAILED, OutboxState.SUPPRESSED]),
+        .where(OutboxMessage.state.in_([OutboxState.FAILED, OutboxState.SUPPRESSED, OutboxState.HELD]),
                OutboxMessage.purpose != OutboxPurpose.DIGEST)
     ).all()
     return [WorkItem(key=f"outbox:{pk}", kind=WorkKind.UNSENT, since=at, title=subject or "",

@@ -28,6 +28,20 @@ def pytest_report_header(config):
     return f"pulje-intake test database: {DB_KIND}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.only_on("postgresql")``: the test runs once, in that database's pass.
+
+    Deselected (not skipped: a skip fails CI) in the other pass.
+    """
+    keep, drop = [], []
+    for item in items:
+        mark = item.get_closest_marker("only_on")
+        (drop if mark is not None and DB_KIND not in mark.args else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture
 def workdir():
     """A temporary folder readable by other users (Dovecot runs as 'dovecot'), removed afterwards."""

@@ -56,7 +56,7 @@ def test_crash_after_smtp_accepted_resends_the_same_message_id_after_restart(mak
     restarted = make_app(smtp_sink.settings_toml())  # a new worker on the same database
     drain_outbox(restarted)
     assert len(smtp_sink.messages) == 1  # the claim's lease still holds
-    clock.advance(minutes=11)
+    clock.advance(seconds=61)  # past [outbox] send_lease_seconds (60 by default)
     drain_outbox(restarted)
 
     # at least once: the mail arrived twice, both copies with the Message-ID fixed in the row
@@ -121,15 +121,47 @@ def test_5xx_fails_the_mail_with_the_answer_and_the_next_one_still_goes(make_app
     assert len(smtp_sink.messages) == 1
 
 
-def test_4xx_until_max_attempts_fails_the_mail(make_app, workdir, clock, smtp_sink):
+def test_4xx_until_max_attempts_holds_the_mail_for_a_person(make_app, workdir, clock, smtp_sink):
+    from intake.commands.status import gather
+
     app = make_app(smtp_sink.settings_toml(max_attempts=3))
     smtp_sink.fail(100)
     _one_application(workdir, clock)
     poll_once(app)
     _drain_until_quiet(app, clock)
     (row,) = outbox_rows(app)
-    assert row.state == "failed" and row.attempts == 3 and smtp_sink.refused == 3
+    assert row.state == "held" and row.attempts == 3 and smtp_sink.refused == 3
+    assert row.last_error.startswith("held after 3 attempt(s)") and "451 4.3.0 Try again later" in row.last_error
     assert smtp_sink.messages == []
+    status = gather(app)
+    assert "1 held for a person" in str(status) and not status.healthy
+    from store import work  # what the digest and the staff page's I dag list
+
+    with app.context.factory() as s:
+        (item,) = [i for i in work.open_items(s).items if i.outbox_pk == row.id]
+    assert item.kind == work.WorkKind.UNSENT and item.why.startswith("held: held after 3 attempt(s)")
+
+
+def test_an_smtp_outage_is_never_an_attempt_and_retries_within_a_minute(make_app, workdir, clock, smtp_sink):
+    app = make_app(smtp_sink.settings_toml(max_attempts=2))
+    smtp_sink.stop()
+    _one_application(workdir, clock)
+    poll_once(app)
+    for _ in range(5):  # an hour of outage, then the server says "later" once: still not held
+        clock.advance(minutes=12)
+        drain_outbox(app)
+    (row,) = outbox_rows(app)
+    assert row.state == "pending" and row.attempts == 0 and "unreachable" in row.last_error
+    assert row.next_attempt_at == clock.now + dt.timedelta(seconds=30)
+    smtp_sink.start()
+    smtp_sink.fail(1)
+    clock.advance(seconds=30)
+    drain_outbox(app)
+    (row,) = outbox_rows(app)
+    assert row.state == "pending" and row.attempts == 1 and row.last_error.startswith("451")
+    clock.advance(seconds=60)
+    drain_outbox(app)
+    assert len(smtp_sink.messages) == 1 and outbox_rows(app)[0].state == "sent"
 
 
 def test_backoff_doubles_and_is_capped():

@@ -22,6 +22,7 @@ from intake.cases.matching import (
 from intake.extraction import Extraction
 from parsers.limits import DEFAULT
 from parsers.mime import ParsedAttachment, ParsedMail
+from store import locks
 from store import repository as repo
 from store.casedata import current_submission
 from store.models import Attachment, Case, RawMessage, Submission
@@ -121,6 +122,9 @@ def _record_case(s: Session, ctx: Context, msg: RawMessage, mail: ParsedMail,
                             f"more of the report from {mail.from_addr}")
             return route.outcome, f"{route.reason}; adds to the report {earlier.case_id}"
     elif route.kind == MailKind.APPLICATION and not extraction.late:
+        # two workers with two mails from one organisation: one looks, makes its case, commits,
+        # then the other looks (issue #10; PostgreSQL advisory lock, no-op on SQLite)
+        locks.lock_organisation(s, *locks.organisation_keys(extraction.value("cvr"), mail.from_addr))
         earlier = find_undecided_application(s, extraction, mail)
         if earlier is not None:
             extraction = _extract_for(s, ctx, earlier, mail, msg, None, extraction)

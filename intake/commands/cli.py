@@ -1,4 +1,5 @@
-"""The command line: ``pulje-intake COMMAND``. Exit codes: 0 done, 1 user error, 75 try later."""
+"""The command line: ``pulje-intake COMMAND``. Exit codes: 0 done, 1 user error, 75 try later
+(a server unreachable, or another worker on the same SQLite database)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,10 @@ def _app(args: argparse.Namespace) -> App:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     """One fetch pass over every source, then process what is stored."""
-    from intake.service import PollReport, poll_once
+    from intake.service import PollReport, claim_database, poll_once
 
-    app = _app(args)
+    app = _app(args)  # settings and data files checked first: their errors come first
+    held = claim_database(app.settings)  # noqa: F841 - held until the process exits
     report = PollReport()
     try:
         poll_once(app, report)
@@ -42,9 +44,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGTERM/SIGINT."""
-    from intake.service import Service
+    from intake.service import Service, claim_database
 
-    Service(_app(args)).run_forever()
+    app = _app(args)
+    held = claim_database(app.settings)  # noqa: F841 - held until the process exits
+    Service(app).run_forever()
     return 0
 
 

@@ -110,6 +110,10 @@ def _outbox(s: Session, app: App, now: dt.datetime, st: Status) -> None:
             st.problems.append(f"outbox: a mail has waited {age(waited)} to be sent "
                                f"(limit {age(limit)}: [status] max_outbox_wait_minutes)")
     text += f"; {counts.failed} failed (the server refused them; see cases show)"
+    if counts.held:
+        text += f"; {counts.held} held for a person (the server kept answering 'try later')"
+        st.problems.append(f"outbox: {counts.held} mail(s) held after repeated 4xx answers: "
+                           "they wait for a person (the staff page's I dag, or the digest)")
     st.lines += [f"outbox ({app.settings.outbox.mode})", text]
 
 

@@ -1,7 +1,8 @@
 """The fetch loop: source → raw store → acknowledgement, in that order.
 
-Raw bytes are committed before the server hears anything; acknowledgements a
-crash prevented are sent at the start of the next pass.
+Raw bytes are committed before the server hears anything (one transaction per
+fetched batch), then the batch is acknowledged in one command; acknowledgements
+a crash prevented are sent at the start of the next pass.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from intake.errors import IntakeError
 from intake.sources import Source
-from store import health
+from store import health, locks, rawstore
 from store import repository as repo
 from store.db import transaction
 
@@ -37,8 +38,23 @@ def _is_numeric(uid: str) -> bool:
 
 
 def fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
-                 now: Callable[[], dt.datetime], stats: FetchStats) -> None:
-    """Store every new message of one folder, then acknowledge it on the server."""
+                 now: Callable[[], dt.datetime], stats: FetchStats) -> bool:
+    """Store every new message of one folder, then acknowledge it; False if another worker has it.
+
+    On PostgreSQL several workers may run: one fetches a folder at a time (an
+    advisory lock, ``store/locks.py``); the others skip it for this pass.
+    """
+    with locks.folder_lock(factory.kw["bind"], source.account, folder) as mine:
+        if not mine:
+            log.debug("%s/%s: another worker is fetching this folder; skipped this pass",
+                      source.account, folder, extra={"source": source.account, "folder": folder})
+            return False
+        _fetch_folder(source, folder, factory, now, stats)
+    return True
+
+
+def _fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
+                  now: Callable[[], dt.datetime], stats: FetchStats) -> None:
     uidvalidity = source.select(folder)
     with transaction(factory) as s:
         state = repo.folder_state(s, source.account, folder)
@@ -61,24 +77,21 @@ def fetch_folder(source: Source, folder: str, factory: sessionmaker[Session],
             return repo.known_uids(s, source.account, folder, uidvalidity)
 
     for batch in source.fetch_new(folder, last_uid, known):
-        uids: list[str] = []
-        stored: list[tuple[str, int, int, bool]] = []  # (uid, message, bytes, new), logged once committed
+        # one transaction per batch: set-based duplicate checks, bulk inserts, one commit
         with transaction(factory) as s:
+            stored = rawstore.store_batch(s, batch, now())
             for fetched in batch:
-                stats.seen += 1
-                row, created = repo.store_raw(s, fetched, now())
-                stats.stored += created
-                stats.duplicates += not created
-                uids.append(fetched.uid)
-                stored.append((fetched.uid, row.id, len(fetched.raw), created))
                 if _is_numeric(fetched.uid):
                     last_uid = max(last_uid, int(fetched.uid))
             repo.save_folder_state(s, source.account, folder, uidvalidity, last_uid, now())
-        for uid, pk, size, created in stored:
-            log.info("%s/%s: UID %s %s message %d (%d bytes)", source.account, folder, uid,
-                     "stored as" if created else "is already stored as", pk, size,
-                     extra={"source": source.account, "folder": folder, "mail": pk})
-        _ack(source, folder, uidvalidity, uids, factory, now, stats)
+        for st in stored:  # logged once committed
+            stats.seen += 1
+            stats.stored += st.created
+            stats.duplicates += not st.created
+            log.info("%s/%s: UID %s %s message %d (%d bytes)", source.account, folder, st.uid,
+                     "stored as" if st.created else "is already stored as", st.message_pk, st.size,
+                     extra={"source": source.account, "folder": folder, "mail": st.message_pk})
+        _ack(source, folder, uidvalidity, [st.uid for st in stored], factory, now, stats)
     if known_uidvalidity != uidvalidity:
         # an empty (or recreated, still empty) folder: remember its UIDVALIDITY now,
         # or every pass would warn about the same change again
@@ -102,12 +115,13 @@ def fetch_all(source: Source, factory: sessionmaker[Session], now: Callable[[], 
     folders = list(source.folders())
     for i, folder in enumerate(folders):
         try:
-            fetch_folder(source, folder, factory, now, stats)
+            fetched = fetch_folder(source, folder, factory, now, stats)
         except Exception as exc:  # this folder and the ones not reached failed
             why = str(exc) if isinstance(exc, IntakeError) else f"{type(exc).__name__}: {exc}"
             _record(factory, source.account, folders[i:], now(), why)
             raise
-        _record(factory, source.account, [folder], now(), None)
+        if fetched:  # a folder another worker had is recorded by that worker
+            _record(factory, source.account, [folder], now(), None)
     return stats
 
 
