@@ -15,19 +15,11 @@ from conftest import write_settings
 from dovecot import free_port, imap_source_toml
 from faultmail import mixed
 from sqlalchemy import create_engine, text
-from worker_harness import Db, Worker, wait_for
+from worker_harness import LEAN, POLITE_ENOUGH, Db, Worker, wait_for
 
 pytest_plugins = ["imap_fixtures", "smtp_sink"]
 
 OUTAGE = 60.0  # seconds
-LEAN = """
-[schedule]
-process_seconds = 1
-drain_seconds = 1
-retry_base_seconds = 1
-retry_max_seconds = 2
-"""
-POLITE_ENOUGH = "max_per_recipient_per_hour = 1000\nmax_per_domain_per_hour = 1000\nmax_per_hour = 100000\n"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 

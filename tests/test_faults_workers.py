@@ -10,18 +10,10 @@ import pytest
 from conftest import write_settings
 from dovecot import imap_source_toml, to_crlf
 from faultmail import mixed, reply_to
-from worker_harness import Db, Worker, wait_for
+from worker_harness import LEAN, POLITE_ENOUGH, Db, Worker, wait_for
 
 pytest_plugins = ["imap_fixtures", "smtp_sink"]
 
-LEAN = """
-[schedule]
-process_seconds = 1
-drain_seconds = 1
-retry_base_seconds = 1
-retry_max_seconds = 2
-"""
-POLITE_ENOUGH = "max_per_recipient_per_hour = 1000\nmax_per_domain_per_hour = 1000\nmax_per_hour = 100000\n"
 
 
 def _append_all(dovecot, mails: list[bytes]) -> None:

@@ -27,6 +27,17 @@ from store.models import Case, OutboxMessage, RawMessage
 from store.repository import _dedupe_key
 
 # a log line at warning level or worse, in the terminal format (time level logger: text)
+# Settings for the fault tests: jobs every second, retries within two, and limits on
+# receipts no test run reaches (each test counts its receipts itself).
+LEAN = """
+[schedule]
+process_seconds = 1
+drain_seconds = 1
+retry_base_seconds = 1
+retry_max_seconds = 2
+"""
+POLITE_ENOUGH = "max_per_recipient_per_hour = 1000\nmax_per_domain_per_hour = 1000\nmax_per_hour = 100000\n"
+
 PROBLEM_LINE = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b")
 
 
