@@ -21,7 +21,7 @@ from store.models import (
     OutboxMessage,
     RawMessage,
 )
-from store.words import MessageState
+from store.words import TERMINAL_STATES, MessageState
 
 
 @dataclass(frozen=True)
@@ -290,6 +290,23 @@ def cases_for_references(session: Session, refs: list[str], tags: list[str]) -> 
         )
         found.update({mid: cid for mid, cid in rows})
     return found
+
+
+def unfinished_earlier(session: Session, refs: list[str], msg: RawMessage) -> RawMessage | None:
+    """A mail that ``msg`` answers (by Message-ID), stored before it and not processed yet.
+
+    Another worker may hold it, uncommitted: routing ``msg`` now would miss its case.
+    Only earlier mail counts (by arrival, then storage order), so two mails that name
+    each other can never wait for each other.
+    """
+    if not refs:
+        return None
+    earlier = (RawMessage.internaldate < msg.internaldate) | (
+        (RawMessage.internaldate == msg.internaldate) & (RawMessage.id < msg.id))
+    return session.scalar(
+        select(RawMessage).where(RawMessage.message_id.in_(refs), RawMessage.id != msg.id,
+                                 RawMessage.state.not_in(TERMINAL_STATES), earlier)
+        .order_by(RawMessage.id).limit(1))
 
 
 def get_case(session: Session, case_id: str) -> Case | None:

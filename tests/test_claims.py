@@ -62,6 +62,32 @@ def test_messages_retried_after_a_crash_come_after_the_untried_ones(app):
         assert repo.pending_message_ids(s, T0) == [fresh, crashed]
 
 
+def test_a_reply_to_a_mail_another_worker_holds_waits_for_it_and_joins_its_case(app):
+    from faultmail import reply_to
+
+    application = make_mail(APPLICATION, body="Hermed vores ansøgning.")
+    first = _store(app, application, uid="1")
+    reply = _store(app, reply_to(application, 1), uid="2")
+    now = dt.datetime.now(dt.UTC)
+    with transaction(app.context.factory) as s:  # another worker has the application, uncommitted
+        assert repo.claim_message(s, first, now, now + dt.timedelta(seconds=300), "worker-a") is not None
+
+    done = process_pending(app.context)
+    assert done == {"waiting": 1}  # the held application is not even in this worker's queue
+    with app.context.factory() as s:
+        waiting = s.get_one(RawMessage, reply)
+        assert (waiting.state, waiting.attempts, waiting.case_pk) == (MessageState.STORED, 0, None)
+
+    with transaction(app.context.factory) as s:  # that worker died: its claim is given up
+        assert repo.release_claim(s, first, "worker-a", give_back=True)
+    process_pending(app.context)
+    with app.context.factory() as s:
+        (case,) = s.scalars(select(Case)).all()
+        answered = s.get_one(RawMessage, reply)
+        assert (answered.state, answered.outcome, answered.case_pk) == (MessageState.PROCESSED, "followup", case.id)
+        assert answered.attempts == 1
+
+
 if DB_KIND == "postgresql":  # the races and the blips need PostgreSQL's row locks and backends
 
     def test_two_sessions_claiming_one_message_at_once_never_both_get_it(app):

@@ -56,6 +56,14 @@ class NeedRead(BaseException):  # noqa: N818 - not an error: recording pauses fo
         self.key, self.op, self.args, self.own = key, op, args, own
 
 
+class AnswersUnfinished(Exception):  # noqa: N818 - not an error: the mail waits its turn
+    """The mail answers an earlier mail that is not processed yet (perhaps by another worker)."""
+
+    def __init__(self, earlier_pk: int):
+        super().__init__(f"it answers message {earlier_pk}, which is not processed yet")
+        self.earlier_pk = earlier_pk
+
+
 class MailUnreadable(Exception):
     """The message's own bytes could not be parsed within the limits."""
 

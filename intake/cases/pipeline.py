@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from intake import progress, routing
 from intake.cases import reading
 from intake.cases.context import (
+    AnswersUnfinished,
     CaseChange,
     Context,
     MailUnreadable,
@@ -60,6 +61,8 @@ log = logging.getLogger(__name__)
 MAX_READS = 8
 #: What ``process_one`` returns when a stop left the message for the next start.
 STOPPED = "stopped"
+#: ... and when the mail answers an earlier one that is not processed yet (it goes after it).
+WAITING = "waiting"
 
 
 def _clock() -> dt.datetime:
@@ -111,6 +114,7 @@ def process_pending(ctx: Context, limit: int | None = None,
     free = list(reversed(readers))
     window: deque[tuple[_Claimed, Reader]] = deque()
     in_hand = 0  # the message a stop left unread
+    waiting = 0  # mails that answer one not processed yet
     try:
         with progress.track("processing", len(queue)) as bar:
             while True:
@@ -141,6 +145,8 @@ def process_pending(ctx: Context, limit: int | None = None,
                 bar.advance()
                 if stop is not None and stop.is_set():  # the message in hand is done: stop
                     break
+                if outcome == WAITING:
+                    waiting += 1
     finally:
         for claimed, reader in window:  # read ahead but not recorded (a stop, the database away)
             reader.abandon()
@@ -150,6 +156,10 @@ def process_pending(ctx: Context, limit: int | None = None,
         if readers is not ctx.readers:
             for reader in readers:
                 reader.close()
+    progress_made = sum(n for outcome, n in results.items() if outcome not in (WAITING, "skipped"))
+    if waiting and progress_made and not (stop is not None and stop.is_set()):
+        # the mails they answer may be done now (this pass finished some): once more for them
+        results.update(process_pending(ctx, limit, stop))
     return results
 
 
@@ -221,6 +231,10 @@ def _read_and_record(ctx: Context, claimed: _Claimed, reader: Reader, ahead: boo
         _give_back(ctx, pk, token)
         log.info("message %d: stopped while reading it; left for the next start", pk, extra={"mail": pk})
         return STOPPED
+    except AnswersUnfinished as exc:  # no attempt: it is routed when the mail it answers is done
+        _give_back(ctx, pk, token)
+        log.info("message %d waits: %s", pk, exc, extra={"mail": pk})
+        return WAITING
     except MailUnreadable as exc:
         return _end(ctx, pk, token, MessageState.QUARANTINED, str(exc))
     except Exception as exc:

@@ -13,7 +13,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from intake import routing
-from intake.cases.context import CaseChange, Context, read_extract
+from intake.cases.context import AnswersUnfinished, CaseChange, Context, read_extract
 from intake.cases.matching import (
     find_granted_application,
     find_open_report,
@@ -60,7 +60,11 @@ def record(s: Session, ctx: Context, msg: RawMessage) -> str:
     route = staff_route(msg)
     if route is None:
         tags = routing.case_tags(mail.subject, ctx.pool)
-        known = repo.cases_for_references(s, [*mail.in_reply_to, *mail.references], tags)
+        refs = [*mail.in_reply_to, *mail.references]
+        known = repo.cases_for_references(s, refs, tags)
+        earlier = repo.unfinished_earlier(s, [r for r in refs if r not in known], msg)
+        if earlier is not None:  # route it once the mail it answers has found its case
+            raise AnswersUnfinished(earlier.id)
         route = routing.route(mail, ctx.pool, own_addresses=ctx.own_addresses, known=known)
     outcome: str = route.outcome
     reason = route.reason
