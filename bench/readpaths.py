@@ -26,12 +26,11 @@ for p in (ROOT, ROOT / "tests"):
 
 from sqlalchemy import event, func, insert, select  # noqa: E402
 
+from store.grant_models import DecisionLetter, GrantQuarter  # noqa: E402
 from store.models import (  # noqa: E402
     Attachment,
     Case,
     CaseEvent,
-    DecisionLetter,
-    GrantQuarter,
     OutboxMessage,
     RawMessage,
     Submission,

@@ -24,6 +24,7 @@ import datetime as dt
 import math
 import multiprocessing
 import multiprocessing.connection
+import os
 import resource
 import signal
 import threading
@@ -111,6 +112,18 @@ def _cpu_used() -> float:
 def _arm_cpu(seconds: int) -> None:
     """SIGXCPU after ``seconds`` more CPU time (the soft limit; the hard one stays open to move it)."""
     resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(_cpu_used()) + seconds, resource.RLIM_INFINITY))
+
+
+#: The child's exit code when memory ran out where no answer could be sent any more.
+EXIT_MEMORY = 86
+
+
+def _serve_within_memory(conn: multiprocessing.connection.Connection, settings: Settings, pool: Pool) -> None:
+    """The child's entry: :func:`_serve`, and memory that runs out anywhere is said by the exit code."""
+    try:
+        _serve(conn, settings, pool)
+    except MemoryError:  # e.g. while sending the answer about memory: nothing left to say it with
+        os._exit(EXIT_MEMORY)
 
 
 def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool: Pool) -> None:
@@ -238,7 +251,7 @@ class Reader:
         with _start_lock:
             ctx = _context()
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(child, self.settings, self.pool),
+            proc = ctx.Process(target=_serve_within_memory, args=(child, self.settings, self.pool),
                                name="pulje-intake-reader", daemon=True)
             proc.start()
             child.close()  # so that the child's death reads as EOF here
@@ -276,6 +289,8 @@ class Reader:
         limits = self.settings.processing
         if code == -signal.SIGXCPU:
             return ReadFailed("cpu", f"more than {limits.child_cpu_seconds:g} s of CPU time")
+        if code == EXIT_MEMORY:
+            return ReadFailed("memory", f"more than {limits.child_memory_mb} MB of memory")
         if code == -signal.SIGKILL:  # the kernel's out-of-memory killer, or a person
             return ReadFailed("memory", f"killed (signal 9; more than {limits.child_memory_mb} MB?)")
         return ReadFailed("died", f"the reading process ended (exit code {code})")
