@@ -23,6 +23,9 @@ SEED = 20261201
 
 # a mail whose sender was killed goes again after 2 s, not the default minute
 OUTBOX_EXTRA = POLITE_ENOUGH + "send_lease_seconds = 2\n"
+# ... and a mail being read when its worker was killed is taken again after 25 s, not 5 minutes
+# (a claim must outlast child_wall_seconds × readers: 10 s × 2)
+FAST_CLAIMS = "\n[processing]\nchild_wall_seconds = 10\nclaim_seconds = 25\n"
 
 
 def _phase(log: str) -> str:
@@ -61,7 +64,7 @@ def test_kill_9_at_twenty_moments_loses_nothing_and_doubles_nothing(workdir, db_
         extra = smtp_sink.settings_toml().replace("[outbox.smtp]", OUTBOX_EXTRA + "[outbox.smtp]")
     else:
         extra = f'[outbox]\nmode = "files"\ndir = "{workdir}/outbox"\n{OUTBOX_EXTRA}'
-    settings = write_settings(workdir, db_url, extra + LEAN,
+    settings = write_settings(workdir, db_url, extra + LEAN + FAST_CLAIMS,
                               sources=imap_source_toml(dovecot, poll_interval_seconds=0.5, fetch_batch=20))
     worker = Worker(settings, workdir / "worker.log")
     db = Db(db_url)
