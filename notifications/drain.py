@@ -16,6 +16,9 @@ For every due row:
    not; the row is tried again after ``outage_retry_seconds`` (≤ 60 s, so
    sending resumes within a minute of the server's return) and the pass stops.
 
+A database that drops the connection while step 3 commits (a restart, a
+terminated backend) does not resend the mail: the result is recorded again on
+a new connection, with short waits, for up to ``record_retry_seconds``.
 A crash after the server accepted a mail and before step 3 committed leaves
 the row ``pending`` with its lease: once the lease runs out the mail is sent
 again — the same stored bytes, so **the same Message-ID**. Delivery is
@@ -28,10 +31,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notifications.smtp import PermanentError, Sender, TemporaryError, Unreachable
@@ -52,6 +57,7 @@ class DrainSettings:
     lease_seconds: float = 60.0
     batch: int = 500
     outage_retry_seconds: float = 30.0  # after an outage: no attempt counted, tried again this soon
+    record_retry_seconds: float = 60.0  # a sent mail's result is recorded again this long if the database drops
 
 
 @dataclass
@@ -116,6 +122,8 @@ def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings:
             error: Exception | None, report: DrainReport) -> None:
     with transaction(factory) as s:
         row = s.get_one(OutboxMessage, pk)
+        if row.state != OutboxState.PENDING:  # recorded already: a commit whose answer was lost
+            return
         if isinstance(error, Unreachable):  # the server's fault, not the mail's: no attempt counted
             row.last_error = str(error)[:4000]
             row.next_attempt_at = now + dt.timedelta(seconds=settings.outage_retry_seconds)
@@ -143,6 +151,27 @@ def _record(factory: sessionmaker[Session], pk: int, now: dt.datetime, settings:
         report.retrying += 1
         log.info("outbox %s to %s: %s; next try at %s", row.id, row.recipient, error,
                  next_attempt.isoformat())
+
+
+def _record_sent(factory: sessionmaker[Session], pk: int, now: Callable[[], dt.datetime],
+                 settings: DrainSettings, report: DrainReport) -> None:
+    """Record that the server accepted the row's mail, again on a new connection while the
+    database drops it: an unrecorded send would go out a second time once the lease ends."""
+    deadline = time.monotonic() + settings.record_retry_seconds
+    wait = 0.2
+    while True:
+        counted = DrainReport()  # counted only once the record is committed
+        try:
+            _record(factory, pk, now(), settings, None, counted)
+            report.sent += counted.sent
+            return
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or time.monotonic() + wait > deadline:
+                raise
+            log.warning("outbox %d was sent but the database dropped the connection while recording it; "
+                        "recording again in %.1f s", pk, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
 
 
 def _postpone_due(factory: sessionmaker[Session], now: dt.datetime, settings: DrainSettings) -> None:
@@ -180,7 +209,7 @@ def drain(factory: sessionmaker[Session], sender: Sender, now: Callable[[], dt.d
             except (TemporaryError, PermanentError) as exc:
                 _record(factory, pk, now(), settings, exc, report)
                 continue
-            _record(factory, pk, now(), settings, None, report)
+            _record_sent(factory, pk, now, settings, report)
             log.info("outbox %d sent: %s to %s%s", pk, row.purpose, row.recipient,
                      f" ({case_id})" if case_id else "", extra={"outbox": pk, "case_id": case_id})
     finally:

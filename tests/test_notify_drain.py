@@ -69,6 +69,51 @@ def test_crash_after_smtp_accepted_resends_the_same_message_id_after_restart(mak
     assert len(smtp_sink.messages) == 2
 
 
+@pytest.mark.only_on("postgresql")
+def test_a_connection_dropped_while_recording_a_sent_mail_does_not_send_it_twice(
+        make_app, workdir, clock, smtp_sink, db_url):
+    """The server accepted the receipt; PostgreSQL then ends the drainer's backend (a restart,
+    ``pg_terminate_backend``) right before the row is marked sent. It is sent once, and marked."""
+    import time
+
+    from sqlalchemy import create_engine, event, text
+
+    app = make_app(smtp_sink.settings_toml())
+    _one_application(workdir, clock)
+    ingest(app)
+    (row,) = outbox_rows(app)
+    engine = app.context.factory.kw["bind"]
+    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    ended: list[int] = []
+
+    def end_backend_once(conn, cursor, statement, params, context, executemany):
+        if ended or not statement.startswith("UPDATE outbox") or "sent" not in str(params):
+            return
+        pid = conn.connection.dbapi_connection.info.backend_pid
+        ended.append(pid)
+        with admin.connect() as a:
+            a.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            for _ in range(100):  # the backend is gone before our UPDATE reaches it
+                if a.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                             {"pid": pid}).scalar() == 0:
+                    break
+                time.sleep(0.05)
+
+    event.listen(engine, "before_cursor_execute", end_backend_once)
+    try:
+        report = drain_outbox(app)
+    finally:
+        event.remove(engine, "before_cursor_execute", end_backend_once)
+        admin.dispose()
+    assert len(ended) == 1
+    assert report.sent == 1 and len(smtp_sink.messages) == 1
+    (after,) = outbox_rows(app)
+    assert after.state == "sent" and after.attempts == 1
+    clock.advance(seconds=61)  # past the lease: a row left pending would go again now
+    drain_outbox(app)
+    assert smtp_sink.by_message_id() == {row.message_id: 1}
+
+
 def test_451_three_times_then_250_delivers_exactly_once(make_app, workdir, clock, smtp_sink):
     app = make_app(smtp_sink.settings_toml())
     smtp_sink.fail(3)
