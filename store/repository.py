@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from store.models import (
     Case,
@@ -240,7 +241,8 @@ def claim_message(session: Session, pk: int, now: dt.datetime, until: dt.datetim
     On PostgreSQL the row is taken with ``FOR UPDATE SKIP LOCKED``: of two workers
     claiming at once one gets it, the other None. The caller commits at once.
     """
-    q = select(RawMessage).where(RawMessage.id == pk, _claimable(now))
+    # without the raw bytes: a 30 MB mail's row is not held to count an attempt (load_raw reads them)
+    q = select(RawMessage).where(RawMessage.id == pk, _claimable(now)).options(defer(RawMessage.raw))
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     msg = session.scalar(q)
@@ -252,11 +254,43 @@ def claim_message(session: Session, pk: int, now: dt.datetime, until: dt.datetim
 
 
 def lock_message(session: Session, pk: int) -> RawMessage | None:
-    """Load a message and lock its row (PostgreSQL) to record the result of processing it."""
-    q = select(RawMessage).where(RawMessage.id == pk)
+    """Load a message and lock its row (PostgreSQL) to record the result of processing it.
+
+    The raw bytes are not loaded (``msg.raw`` would load them at once; :func:`load_raw` in slices).
+    """
+    q = select(RawMessage).where(RawMessage.id == pk).options(defer(RawMessage.raw))
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     return session.scalar(q)
+
+
+#: Raw bytes come from PostgreSQL in slices of this size: a bytea arrives as hex text, twice its
+#: size, and a whole 30 MB mail at once held the text, the driver's result and the bytes together.
+RAW_SLICE = 4 * 1024 * 1024
+
+
+def load_raw(session: Session, pk: int) -> bytes:
+    """The raw bytes of message ``pk`` (b"" if there is none), read without a copy of the row.
+
+    SQLite reads the blob directly (incremental blob I/O); PostgreSQL in ``RAW_SLICE`` slices.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        try:
+            with driver.blobopen("raw_message", "raw", pk, readonly=True) as blob:  # type: ignore[union-attr]
+                data: bytes = blob.read()
+                return data
+        except sqlite3.OperationalError as exc:
+            if "no such rowid" in str(exc):
+                return b""
+            raise
+    size = session.scalar(select(func.length(RawMessage.raw)).where(RawMessage.id == pk))
+    if not size:
+        return b""
+    parts = [session.scalar(select(func.substring(RawMessage.raw, start, RAW_SLICE)).where(RawMessage.id == pk))
+             or b"" for start in range(1, size + 1, RAW_SLICE)]
+    return b"".join(parts)
 
 
 def release_claim(session: Session, pk: int, token: str, give_back: bool = False) -> bool:

@@ -83,7 +83,8 @@ class _Claimed:
 
     pk: int
     token: str
-    raw: bytes  # b"": too large to read, never parsed
+    raw: bytes  # dropped once sent to a reader (not held while recording)
+    readable: bool  # False: too large to read, never parsed
     received_at: dt.datetime
     kind: str | None  # what to read its attachments as ahead: None guess by subject, "" nothing
     alone: bool  # tried before (a kill, a timeout?): read with no other message in flight
@@ -129,9 +130,10 @@ def process_pending(ctx: Context, limit: int | None = None,
                         continue
                     reader = free.pop()
                     reader.begin(stop)
-                    if claimed.raw:
+                    if claimed.readable:
                         reader.submit("read", (claimed.raw, ctx.settings.processing.sizes,
                                                claimed.received_at, claimed.kind))
+                        claimed.raw = b""  # the reader has it: not kept while others are recorded
                     window.append((claimed, reader))
                 if not window:
                     break
@@ -193,7 +195,7 @@ def _first_reads(ctx: Context, claimed: _Claimed, reads: Reads, ahead: bool) -> 
     """The mail's own bytes first (too large a mail is never parsed); ``ahead``: collect what a
     reader read ahead: the mail, then its attachments as the kind it guessed."""
     sizes = ctx.settings.processing.sizes
-    if not claimed.raw:
+    if not claimed.readable:
         return
     if not ahead:
         try:
@@ -221,6 +223,7 @@ def _read_and_record(ctx: Context, claimed: _Claimed, reader: Reader, ahead: boo
     mctx = dataclasses.replace(ctx, reads=reads)
     try:
         _first_reads(ctx, claimed, reads, ahead)
+        claimed.raw = b""  # read: recording needs the parse, not the bytes
         for _ in range(MAX_READS):
             try:
                 return _record(mctx, pk, token)
@@ -266,7 +269,8 @@ def _claim(ctx: Context, pk: int, token: str) -> _Claimed | str | None:
             return MessageState.QUARANTINED
         chosen = msg.staff_route or {}
         kind = None if not chosen else ("" if chosen.get("case_id") else str(chosen.get("kind") or ""))
-        return _Claimed(pk=pk, token=token, raw=msg.raw if msg.size <= limits.max_message_bytes else b"",
+        readable = msg.size <= limits.max_message_bytes
+        return _Claimed(pk=pk, token=token, raw=repo.load_raw(s, pk) if readable else b"", readable=readable,
                         received_at=msg.internaldate, kind=kind, alone=msg.attempts > 1)
 
 

@@ -151,7 +151,13 @@ def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool
             return
         if job is None:
             return
-        op, args, new_message = job
+        op, args, new_message, raw_follows = job
+        if raw_follows:  # the mail's bytes come apart from the pickle (see Reader.submit)
+            try:
+                args = (conn.recv_bytes(), *args)
+            except MemoryError:
+                conn.send(("memory", f"more than {limits.child_memory_mb} MB of memory", 0.0))
+                return
         if new_message:  # the CPU limit counts per message, in a child that lives on
             _arm_cpu(limits.child_cpu_seconds)
         started = time.monotonic()
@@ -227,8 +233,13 @@ class Reader:
             self._start()
         assert self._conn is not None
         self._job_start, self._job_budget = time.monotonic(), self._remaining
+        # a mail's bytes (the first argument of parse and read) are written as they are, not
+        # pickled: pickling makes a copy as large as the mail in this process
+        raw_follows = op in ("parse", "read")
         try:
-            self._conn.send((op, args, self._new_message))
+            self._conn.send((op, args[1:] if raw_follows else args, self._new_message, raw_follows))
+            if raw_follows:
+                self._conn.send_bytes(args[0])
         except OSError:
             self._conn.close()  # collect finds the child's end
         self._new_message = False

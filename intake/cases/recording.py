@@ -7,6 +7,7 @@ the mail's reads come from ``ctx.reads`` (the child process), never from here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 
@@ -54,7 +55,7 @@ def record(s: Session, ctx: Context, msg: RawMessage) -> str:
     if msg.size > limit:
         return _finish(msg, ctx, Outcome.TRIAGE, f"message is {msg.size} bytes, above the limit of {limit}")
     assert ctx.reads is not None  # the pipeline reads the mail in the child
-    mail = ctx.reads.parse(msg.id, msg.raw, ctx.settings.processing.sizes, own=True)
+    mail = ctx.reads.parse(msg.id, lambda: repo.load_raw(s, msg.id), ctx.settings.processing.sizes, own=True)
     msg.subject = mail.subject[:2000]
     msg.sender = mail.from_addr
     route = staff_route(msg)
@@ -246,9 +247,9 @@ def _attachments_by_sha(s: Session, ctx: Context, case: Case, this: Submission |
     for sub in reversed([x for x in case.submissions if this is None or x.id < this.id]):
         if not wanted - found.keys():
             break
-        source = s.get(RawMessage, sub.message_pk)
+        pk = sub.message_pk
         assert ctx.reads is not None
-        for a in ctx.reads.parse(source.id, source.raw, DEFAULT).attachments if source is not None else []:
+        for a in ctx.reads.parse(pk, functools.partial(repo.load_raw, s, pk), DEFAULT).attachments:
             sha = hashlib.sha256(a.data).hexdigest()
             if sha in wanted and sha not in found:
                 found[sha] = a
