@@ -269,10 +269,11 @@ def lock_message(session: Session, pk: int) -> RawMessage | None:
 RAW_SLICE = 4 * 1024 * 1024
 
 
-def load_raw(session: Session, pk: int) -> bytes:
+def load_raw(session: Session, pk: int) -> bytes | bytearray:
     """The raw bytes of message ``pk`` (b"" if there is none), read without a copy of the row.
 
-    SQLite reads the blob directly (incremental blob I/O); PostgreSQL in ``RAW_SLICE`` slices.
+    SQLite reads the blob directly (incremental blob I/O); PostgreSQL in ``RAW_SLICE`` slices
+    into one bytearray (joining them into bytes would hold the mail twice).
     """
     conn = session.connection()
     if conn.dialect.name == "sqlite":
@@ -288,9 +289,12 @@ def load_raw(session: Session, pk: int) -> bytes:
     size = session.scalar(select(func.length(RawMessage.raw)).where(RawMessage.id == pk))
     if not size:
         return b""
-    parts = [session.scalar(select(func.substring(RawMessage.raw, start, RAW_SLICE)).where(RawMessage.id == pk))
-             or b"" for start in range(1, size + 1, RAW_SLICE)]
-    return b"".join(parts)
+    raw = bytearray(size)
+    for start in range(0, size, RAW_SLICE):
+        part = session.scalar(select(func.substring(RawMessage.raw, start + 1, RAW_SLICE))
+                              .where(RawMessage.id == pk))
+        raw[start:start + RAW_SLICE] = part or b""
+    return raw
 
 
 def release_claim(session: Session, pk: int, token: str, give_back: bool = False) -> bool:

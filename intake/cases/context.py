@@ -99,7 +99,8 @@ class Reads:
         """Keep an extraction read ahead of time, as recording asks first for a ``kind`` mail."""
         self.done[("extract", kind, received_at, frozenset(), _fingerprint(mail))] = result
 
-    def parse(self, pk: int, raw: bytes | Callable[[], bytes], sizes: SizeLimits, own: bool = False) -> ParsedMail:
+    def parse(self, pk: int, raw: bytes | bytearray | Callable[[], bytes | bytearray], sizes: SizeLimits,
+              own: bool = False) -> ParsedMail:
         """The parsed mail of stored message ``pk`` (``own``: the message being processed).
 
         ``raw`` may be a function that loads the bytes: called only when the parse is not done yet.

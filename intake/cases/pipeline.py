@@ -83,7 +83,7 @@ class _Claimed:
 
     pk: int
     token: str
-    raw: bytes  # dropped once sent to a reader (not held while recording)
+    raw: bytes | bytearray  # dropped once sent to a reader (not held while recording)
     readable: bool  # False: too large to read, never parsed
     received_at: dt.datetime
     kind: str | None  # what to read its attachments as ahead: None guess by subject, "" nothing
@@ -270,6 +270,7 @@ def _claim(ctx: Context, pk: int, token: str) -> _Claimed | str | None:
         chosen = msg.staff_route or {}
         kind = None if not chosen else ("" if chosen.get("case_id") else str(chosen.get("kind") or ""))
         readable = msg.size <= limits.max_message_bytes
+        s.flush()  # SQLite rewrites the whole row (blob and all) on an UPDATE: before the bytes are held
         return _Claimed(pk=pk, token=token, raw=repo.load_raw(s, pk) if readable else b"", readable=readable,
                         received_at=msg.internaldate, kind=kind, alone=msg.attempts > 1)
 

@@ -213,7 +213,7 @@ class Reader:
         self._new_message = True
         self._stop = stop
 
-    def parse(self, raw: bytes, sizes: SizeLimits) -> ParsedMail:
+    def parse(self, raw: bytes | bytearray, sizes: SizeLimits) -> ParsedMail:
         """``parse_mail`` in the child."""
         self.submit("parse", (raw, sizes))
         result: ParsedMail = self.collect()
@@ -340,6 +340,8 @@ class InlineReader(Reader):
 
     def submit(self, op: str, args: tuple[Any, ...]) -> None:
         """Run the job here, lazily: its answers come with :meth:`collect`."""
+        if op in ("parse", "read"):  # as a child receives them: bytes, not the bytearray loaded
+            args = (bytes(args[0]), *args[1:])
         self._answers = _run(_ChildContext(self.settings, self.pool), op, args)
 
     def collect(self) -> Any:
