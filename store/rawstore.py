@@ -2,8 +2,8 @@
 
 One batch is one transaction (the caller's): three SELECTs find what is known
 (server positions, identical bytes, the same mail under another position),
-then one INSERT … ON CONFLICT DO NOTHING for the new messages and one for
-their positions. A row another worker inserted a moment earlier is then a
+then INSERT … ON CONFLICT DO NOTHING for the new messages (one statement per
+``INSERT_BYTES`` of mail, a large mail alone) and one for their positions. A row another worker inserted a moment earlier is then a
 no-op, not a duplicate-key error: the race is lost quietly and its row used.
 """
 
@@ -37,6 +37,24 @@ def _insert(session: Session, table: Any) -> Any:
     """INSERT for this database that can say ON CONFLICT DO NOTHING."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+
+
+#: One INSERT carries at most this many bytes of mail (a larger mail goes alone): the driver
+#: builds a statement's parameters in memory all at once, a copy of every mail in it.
+INSERT_BYTES = 8 * 1024 * 1024
+
+
+def _by_size(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``rows`` in order, in groups of at most ``INSERT_BYTES`` of raw bytes (or one row)."""
+    groups: list[list[dict[str, Any]]] = []
+    size = 0
+    for row in rows:
+        if not groups or size + row["size"] > INSERT_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(row)
+        size += row["size"]
+    return groups
 
 
 def store_batch(session: Session, batch: list[Fetched], now: dt.datetime) -> list[Stored]:
@@ -78,10 +96,11 @@ def store_batch(session: Session, batch: list[Fetched], now: dt.datetime) -> lis
             by_key[key] = -1  # later copies in this batch join the first one (resolved below)
     created: set[str] = set()
     if new_rows:
-        inserted = session.execute(
-            _insert(session, RawMessage).on_conflict_do_nothing(index_elements=["sha256"])
-            .returning(RawMessage.sha256, RawMessage.id),
-            list(new_rows.values())).all()
+        inserted: list[Any] = []
+        for rows in _by_size(list(new_rows.values())):
+            inserted += session.execute(
+                _insert(session, RawMessage).on_conflict_do_nothing(index_elements=["sha256"])
+                .returning(RawMessage.sha256, RawMessage.id), rows).all()
         for sha, pk in inserted:
             by_sha[sha] = pk
             created.add(sha)
