@@ -3,8 +3,9 @@
 One batch is one transaction (the caller's): three SELECTs find what is known
 (server positions, identical bytes, the same mail under another position),
 then INSERT … ON CONFLICT DO NOTHING for the new messages (one statement per
-``INSERT_BYTES`` of mail, a large mail alone) and one for their positions. A row another worker inserted a moment earlier is then a
-no-op, not a duplicate-key error: the race is lost quietly and its row used.
+``INSERT_BYTES`` of mail, a large mail alone) and one for their positions. A row
+another worker inserted a moment earlier is then a no-op, not a duplicate-key
+error: the race is lost quietly and its row used.
 """
 
 from __future__ import annotations

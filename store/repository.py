@@ -286,11 +286,17 @@ def load_raw(session: Session, pk: int) -> bytes | bytearray:
             if "no such rowid" in str(exc):
                 return b""
             raise
-    size = session.scalar(select(func.length(RawMessage.raw)).where(RawMessage.id == pk))
-    if not size:
+    # the length and the first slice in one round trip: most mail is one slice
+    row = session.execute(select(func.length(RawMessage.raw), func.substring(RawMessage.raw, 1, RAW_SLICE))
+                          .where(RawMessage.id == pk)).one_or_none()
+    if row is None:
         return b""
+    size, first = row
+    if size <= RAW_SLICE:
+        return bytes(first)
     raw = bytearray(size)
-    for start in range(0, size, RAW_SLICE):
+    raw[:RAW_SLICE] = first
+    for start in range(RAW_SLICE, size, RAW_SLICE):
         part = session.scalar(select(func.substring(RawMessage.raw, start + 1, RAW_SLICE))
                               .where(RawMessage.id == pk))
         raw[start:start + RAW_SLICE] = part or b""

@@ -17,9 +17,9 @@ from store.db import transaction
 T0 = dt.datetime(2025, 7, 20, 10, 0, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize("extra", [0, 1, 7])
-def test_the_raw_bytes_read_in_slices_are_the_bytes_stored(app, monkeypatch, extra):
-    monkeypatch.setattr(repo, "RAW_SLICE", 64)
+@pytest.mark.parametrize(("slice_size", "extra"), [(64, 0), (64, 1), (64, 7), (1 << 20, 0)])
+def test_the_raw_bytes_read_in_slices_are_the_bytes_stored(app, monkeypatch, slice_size, extra):
+    monkeypatch.setattr(repo, "RAW_SLICE", slice_size)
     body = bytes(range(256)) * 3  # every byte value, NUL included
     raw = make_mail("Ansøgning", attachments=[("bilag.bin", body, "application/octet-stream")])
     raw = raw + b"x" * ((64 - len(raw) % 64) % 64 + extra)  # a slice border at the end, or just past it
