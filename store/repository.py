@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -286,17 +286,17 @@ def load_raw(session: Session, pk: int) -> bytes | bytearray:
             if "no such rowid" in str(exc):
                 return b""
             raise
-    # the length and the first slice in one round trip: most mail is one slice
-    row = session.execute(select(func.length(RawMessage.raw), func.substring(RawMessage.raw, 1, RAW_SLICE))
+    # the length, and the bytes of a mail of one slice, in one round trip (most mail)
+    length = func.length(RawMessage.raw)
+    row = session.execute(select(length, case((length <= RAW_SLICE, RawMessage.raw)))
                           .where(RawMessage.id == pk)).one_or_none()
     if row is None:
         return b""
-    size, first = row
-    if size <= RAW_SLICE:
-        return bytes(first)
+    size, whole = row
+    if whole is not None:
+        return bytes(whole)
     raw = bytearray(size)
-    raw[:RAW_SLICE] = first
-    for start in range(RAW_SLICE, size, RAW_SLICE):
+    for start in range(0, size, RAW_SLICE):
         part = session.scalar(select(func.substring(RawMessage.raw, start + 1, RAW_SLICE))
                               .where(RawMessage.id == pk))
         raw[start:start + RAW_SLICE] = part or b""
