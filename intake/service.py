@@ -227,6 +227,11 @@ class Service:
                  len(settings.sources), ", ".join(_describe(cfg) for cfg in settings.sources) or "none",
                  settings.outbox.mode, self.app.pool.name)
         self.app.context.readers = open_readers(settings, self.app.pool)  # warm across passes
+        for reader in self.app.context.readers:
+            try:
+                reader.warm()
+            except OSError as exc:  # the first mail tries again, and says what is wrong
+                log.warning("could not start a reading process yet: %s", describe(exc))
         for i, cfg in enumerate(self.app.settings.sources):
             t = threading.Thread(target=self._source_loop, args=(i,), name=f"source-{cfg.name}", daemon=True)
             t.start()

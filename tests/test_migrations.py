@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from store import db
 from store.models import Base
@@ -18,3 +20,18 @@ def test_migrated_schema_matches_the_models(db_url):
     finally:
         engine.dispose()
     assert diff == []
+
+
+@pytest.mark.only_on("postgresql")
+def test_raw_mail_is_not_compressed_with_the_slow_pglz_on_postgresql(db_url):
+    """Storing mail spent most of its time in pglz (bench/RESULTS.md): lz4, or no compression."""
+    engine = db.make_engine(db_url)
+    try:
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            compression, storage = conn.execute(text(
+                "SELECT attcompression, attstorage FROM pg_attribute "
+                "WHERE attrelid = 'raw_message'::regclass AND attname = 'raw'")).one()
+    finally:
+        engine.dispose()
+    assert (compression, storage) in {("l", "x"), ("", "e")}

@@ -104,3 +104,27 @@ def test_the_child_gets_the_limits_of_the_settings(workdir, db_url):
         assert Path(f"/proc/{reader._proc.pid}/oom_score_adj").read_text().strip() == "1000"
     finally:
         reader.close()
+
+
+def test_the_service_starts_its_readers_before_the_first_mail_and_stops_them(workdir, db_url, make_app):
+    """The first application after a start is read by a reader already running (the fork server
+    with the PDF and spreadsheet libraries imported), not one started for it; none outlives the stop."""
+    from intake.service import Service
+
+    (workdir / "mail" / "new").mkdir(parents=True)
+    app = make_app("[processing]\nreaders = 2\nclaim_seconds = 200\n")
+    service = Service(app)
+    service.start()
+    try:
+        readers = app.context.readers
+        assert len(readers) == 2
+        pids = [r._proc.pid for r in readers]
+        assert all(Path(f"/proc/{pid}").exists() for pid in pids)
+        forkserver = {Path(f"/proc/{pid}/stat").read_text().split()[3] for pid in pids}
+        assert len(forkserver) == 1  # both forked from one server, which imported the libraries once
+        command = Path(f"/proc/{forkserver.pop()}/cmdline").read_bytes().decode()
+        assert all(f"'{library}'" in command for library in ("pypdf", "pdfplumber", "openpyxl")), command
+    finally:
+        service.shutdown()
+    assert not any(Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+                   for pid in pids)

@@ -144,20 +144,18 @@ def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool
     while True:
         try:
             job = conn.recv()
+            if job is not None and job[3]:  # the mail's bytes come apart from the pickle (Reader.submit)
+                job = (job[0], (conn.recv_bytes(), *job[1]), job[2], False)
         except (EOFError, OSError):
             return
         except MemoryError:  # the mail alone is more than the limit; the pipe is unusable after this
-            conn.send(("memory", f"more than {limits.child_memory_mb} MB of memory", 0.0))
-            return
+            try:
+                conn.send(("memory", f"more than {limits.child_memory_mb} MB of memory", 0.0))
+            finally:  # the exit code says it too, should the parent never read the answer
+                os._exit(EXIT_MEMORY)
         if job is None:
             return
-        op, args, new_message, raw_follows = job
-        if raw_follows:  # the mail's bytes come apart from the pickle (see Reader.submit)
-            try:
-                args = (conn.recv_bytes(), *args)
-            except MemoryError:
-                conn.send(("memory", f"more than {limits.child_memory_mb} MB of memory", 0.0))
-                return
+        op, args, new_message, _ = job
         if new_message:  # the CPU limit counts per message, in a child that lives on
             _arm_cpu(limits.child_cpu_seconds)
         started = time.monotonic()
@@ -182,11 +180,16 @@ def _serve(conn: multiprocessing.connection.Connection, settings: Settings, pool
 
 _start_lock = threading.Lock()
 
+#: Imported once by the fork server, so every child starts with them: the parsers import these
+#: libraries lazily (the worker itself never needs them), and a child that imported them itself
+#: would make the first mail after each start or breach wait most of a second longer.
+_PRELOAD = ("intake.cases.reading", "pypdf", "pdfplumber", "openpyxl", "xlrd", "odf.opendocument", "olefile")
+
 
 def _context() -> Any:
     """The forkserver context, its server importing the readers once (before its first child)."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["intake.cases.reading"])
+    ctx.set_forkserver_preload(list(_PRELOAD))
     return ctx
 
 
@@ -206,6 +209,12 @@ class Reader:
         self._job_budget = 0.0
         self._new_message = False
         self._stop: threading.Event | None = None
+
+    def warm(self) -> None:
+        """Start the child now (and the fork server with it), so the first mail does not wait for it."""
+        if self._proc is None or not self._proc.is_alive():
+            self._discard()
+            self._start()
 
     def begin(self, stop: threading.Event | None = None) -> None:
         """A new message: its wall-clock and CPU budgets start now; ``stop`` abandons a read."""
@@ -240,8 +249,8 @@ class Reader:
             self._conn.send((op, args[1:] if raw_follows else args, self._new_message, raw_follows))
             if raw_follows:
                 self._conn.send_bytes(args[0])
-        except OSError:
-            self._conn.close()  # collect finds the child's end
+        except OSError:  # the child stopped reading (e.g. out of memory): its answer, or its end, says why
+            pass
         self._new_message = False
 
     def collect(self) -> Any:
@@ -347,6 +356,9 @@ class InlineReader(Reader):
     def collect(self) -> Any:
         """The job's next answer (an exception propagates as it is)."""
         return next(self._answers)
+
+    def warm(self) -> None:
+        """Nothing to start."""
 
     def close(self) -> None:
         """Nothing to stop."""
