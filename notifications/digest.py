@@ -39,8 +39,8 @@ from notifications.grantdigest import GrantPart
 from notifications.render import PoolCalendar, Sender, build_message, one_line, render_pair
 from parsers.danish import date_da, timestamp_da
 from store import casedata as cd
-from store import work
-from store.models import Case, CaseEvent, JobState
+from store import caserows, work
+from store.models import CaseEvent, JobState
 from store.words import DECIDED, CaseEventKind, CaseStatus, MailKind, OutboxPurpose, WorkKind
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def labels() -> dict[str, Any]:
     return tomllib.loads(resources.files("config").joinpath("digest.da.toml").read_text("utf-8"))
 
 
-def _case_row(case: Case, tz: dt.tzinfo) -> CaseRow:
+def _case_row(case: caserows.CaseRow, tz: dt.tzinfo) -> CaseRow:
     return CaseRow(
         case_id=case.case_id, kind=case.kind, status=case.status,
         organisation=cd.org_name(case) or "(ukendt organisation)",
@@ -228,7 +228,7 @@ def collect(session: Session, pool: PoolCalendar, now: dt.datetime, since: dt.da
     tz = pool.timezone
     words = labels()
     web_url = web_url.rstrip("/")
-    cases = cd.all_cases(session)
+    cases = caserows.case_rows(session, json_columns=("fields", "problems"))  # the form decoded only when used
     order = list(words.get("status_order", []))
     statuses = order + sorted({c.status for c in cases} - set(order))
     kind_keys = list(words.get("kinds", {}))

@@ -13,12 +13,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parsers.danish import date_da, timestamp_da
 from parsers.quarters import Quarter
 from store import casedata as cd
 from store import grants
+from store.models import Case
 from store.words import CaseStatus, MailKind, QuarterState
 
 MAX_ROWS = 10
@@ -98,7 +100,8 @@ def collect(session: Session, pool: GrantCalendar, answer_by: dt.date | None, tz
     """Read the grant part of the digest."""
     today = now.astimezone(tz).date()
     part = GrantPart()
-    applications = cd.all_cases(session, kind=MailKind.APPLICATION)
+    # two columns of each application: objects of 10,000 cases took seconds
+    applications = session.execute(select(Case.id, Case.status).where(Case.kind == MailKind.APPLICATION)).all()
     part.applications = len(applications)
     # one query per table, whatever the number of cases (grants.answered asks the same per case)
     by_letter = grants.answered_by_letter(session)
