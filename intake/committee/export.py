@@ -14,7 +14,6 @@ decimals, never floats.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +25,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
+from intake.committee import jsontext
 from intake.committee.cells import as_text
 from parsers.danish import money_str, to_decimal
 from store import casedata as cd
@@ -217,6 +217,6 @@ def export_json(session: Session, tz: dt.tzinfo) -> list[dict[str, Any]]:
 def write_json(session: Session, tz: dt.tzinfo, out: IO[str]) -> int:
     """Write the JSON export (UTF-8, readable); return the number of cases."""
     data = export_json(session, tz)
-    json.dump(data, out, ensure_ascii=False, indent=2)
+    jsontext.dump(data, out)  # json.dump(..., ensure_ascii=False, indent=2), byte for byte, faster
     out.write("\n")
     return len(data)
