@@ -299,7 +299,8 @@ def render(data: DigestData) -> Digest:
 
 def build(session: Session, pool: PoolCalendar, now: dt.datetime, web_url: str = "") -> Digest:
     """The digest as it would be sent now (new cases counted from the last sent digest)."""
-    return render(collect(session, pool, now, last_digest_at(session), web_url))
+    with caserows.gc_paused():  # thousands of rows: see gc_paused
+        return render(collect(session, pool, now, last_digest_at(session), web_url))
 
 
 def dedupe_key(day: dt.date, address: str) -> str:

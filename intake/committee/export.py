@@ -29,7 +29,7 @@ from intake.committee import jsontext
 from intake.committee.cells import as_text
 from parsers.danish import money_str, to_decimal
 from store import casedata as cd
-from store.caserows import CaseRow, case_query, case_rows
+from store.caserows import CaseRow, case_query, case_rows, gc_paused
 from store.words import MailKind
 
 SHEET_TITLE = "Ansøgninger"
@@ -154,8 +154,9 @@ def _display_length(value: object) -> int:
 
 def write_xlsx(session: Session, out: str | IO[bytes]) -> int:
     """Write the committee spreadsheet; return the number of application rows."""
-    wb, rows = application_workbook(session)
-    wb.save(out)
+    with gc_paused():
+        wb, rows = application_workbook(session)
+        wb.save(out)
     return rows
 
 
@@ -216,7 +217,8 @@ def export_json(session: Session, tz: dt.tzinfo) -> list[dict[str, Any]]:
 
 def write_json(session: Session, tz: dt.tzinfo, out: IO[str]) -> int:
     """Write the JSON export (UTF-8, readable); return the number of cases."""
-    data = export_json(session, tz)
-    jsontext.dump(data, out)  # json.dump(..., ensure_ascii=False, indent=2), byte for byte, faster
+    with gc_paused():
+        data = export_json(session, tz)
+        jsontext.dump(data, out)  # json.dump(..., ensure_ascii=False, indent=2), byte for byte, faster
     out.write("\n")
     return len(data)
