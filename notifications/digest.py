@@ -228,7 +228,8 @@ def collect(session: Session, pool: PoolCalendar, now: dt.datetime, since: dt.da
     tz = pool.timezone
     words = labels()
     web_url = web_url.rstrip("/")
-    cases = caserows.case_rows(session, json_columns=("fields", "problems"))  # the form decoded only when used
+    # the form only of cases without an organisation or municipality of their own (all a digest reads of it)
+    cases = caserows.case_rows(session, json_columns=("problems",), fields_when=caserows.form_needed())
     order = list(words.get("status_order", []))
     statuses = order + sorted({c.status for c in cases} - set(order))
     kind_keys = list(words.get("kinds", {}))

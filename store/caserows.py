@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy import ColumnElement, Select, Text, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import Attachment, Case, Submission
@@ -115,16 +115,25 @@ def case_query(kind: str | None = None, status: str | None = None) -> Select[Any
     return q
 
 
+def form_needed() -> ColumnElement[bool]:
+    """The cases whose organisation or municipality only the form has (``casedata.org_name``
+    and ``municipality`` read the form when the case's column is empty)."""
+    return or_(func.coalesce(Case.org_name, "") == "", func.coalesce(Case.municipality, "") == "")
+
+
 def case_rows(session: Session, query: Select[Any] | None = None, *, json_columns: Sequence[str] = JSON_COLUMNS,
-              files: bool = False) -> list[CaseRow]:
+              files: bool = False, fields_when: ColumnElement[bool] | None = None) -> list[CaseRow]:
     """The cases ``query`` selects (default: every case; it selects :data:`CASE_COLUMNS`, see
     :func:`case_query`) with their current submission's ``json_columns`` and, with ``files``,
-    its attachments in their order: three queries at most, whatever the number of cases."""
+    its attachments in their order: three queries at most, whatever the number of cases.
+
+    ``fields_when``: read the form only of the cases this selects (e.g. :func:`form_needed`);
+    the others' ``fields`` raise ``KeyError`` when asked, never a wrong empty form."""
     query = case_query() if query is None else query
     cases = session.execute(query).all()
     if not cases:
         return []
-    chosen = _current_submissions(session, query, json_columns)
+    chosen = _current_submissions(session, query, json_columns, fields_when)
     if files and chosen:
         by_pk = {sub.id: sub for sub in chosen.values()}
         ids = query.with_only_columns(Case.id).subquery()  # its order kept: it may carry a LIMIT
@@ -139,19 +148,25 @@ def case_rows(session: Session, query: Select[Any] | None = None, *, json_column
     return [CaseRow(c._asdict(), chosen.get(c.id)) for c in cases]
 
 
-def _current_submissions(session: Session, query: Select[Any],
-                         json_columns: Sequence[str]) -> dict[int, SubmissionRow]:
+def _current_submissions(session: Session, query: Select[Any], json_columns: Sequence[str],
+                         fields_when: ColumnElement[bool] | None = None) -> dict[int, SubmissionRow]:
     """Case pk → its current submission, for the cases ``query`` selects (one query)."""
     texts = [cast(getattr(Submission, name), Text) for name in json_columns]  # text: decoded when used
     ids = query.with_only_columns(Case.id).subquery()  # its order kept: it may carry a LIMIT
     subs = (select(Submission.case_pk, Submission.id, Submission.current, *texts)
             .where(Submission.case_pk.in_(select(ids.c.id))).order_by(Submission.id))
+    if fields_when is not None:  # the form, and whether it was read, of the cases that need it
+        subs = subs.add_columns(case((fields_when, cast(Submission.fields, Text))), case((fields_when, 1), else_=0)) \
+            .join(Case, Case.id == Submission.case_pk)
     chosen: dict[int, SubmissionRow] = {}
     for case_pk, pk, current, *values in session.execute(subs):
         # as casedata.current_submission: the newest current one, else the newest
         had = chosen.get(case_pk)
         if current or had is None or not had.current:
-            chosen[case_pk] = SubmissionRow(pk, bool(current), dict(zip(json_columns, values, strict=True)))
+            row = dict(zip(json_columns, values, strict=False))
+            if fields_when is not None and values[-1]:
+                row["fields"] = values[-2]
+            chosen[case_pk] = SubmissionRow(pk, bool(current), row)
     return chosen
 
 

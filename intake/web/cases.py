@@ -72,7 +72,8 @@ def _find_cases(s: Session, status: str | None, kind: str | None, municipality: 
         return caserows.case_rows(s, q.limit(MAX_LIST), json_columns=("fields", "problems")), caserows.count(s, q)
     # problems live in the submission's JSON: read every case's, then filter (the form only decoded when shown)
     with caserows.gc_paused():
-        found = [c for c in caserows.case_rows(s, q, json_columns=("fields", "problems")) if cd.problems(c)]
+        found = [c for c in caserows.case_rows(s, q, json_columns=("problems",), fields_when=caserows.form_needed())
+                 if cd.problems(c)]
     return found[:MAX_LIST], len(found)
 
 
