@@ -40,7 +40,7 @@ from notifications.render import PoolCalendar, Sender, build_message, one_line, 
 from parsers.danish import date_da, timestamp_da
 from store import casedata as cd
 from store import caserows, work
-from store.models import CaseEvent, JobState
+from store.models import Case, CaseEvent, JobState
 from store.words import DECIDED, CaseEventKind, CaseStatus, MailKind, OutboxPurpose, WorkKind
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,9 @@ def collect(session: Session, pool: PoolCalendar, now: dt.datetime, since: dt.da
     words = labels()
     web_url = web_url.rstrip("/")
     # the form only of cases without an organisation or municipality of their own (all a digest reads of it)
-    cases = caserows.case_rows(session, json_columns=("problems",), fields_when=caserows.form_needed())
+    listed = caserows.case_query(columns=(Case.id, Case.case_id, Case.kind, Case.status, Case.sender,
+                                          Case.received_at, Case.created_at, Case.org_name, Case.municipality))
+    cases = caserows.case_rows(session, listed, json_columns=("problems",), fields_when=caserows.form_needed())
     order = list(words.get("status_order", []))
     statuses = order + sorted({c.status for c in cases} - set(order))
     kind_keys = list(words.get("kinds", {}))

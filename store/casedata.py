@@ -5,7 +5,8 @@ through here. The extracted values follow ``docs/contracts.md``:
 ``Submission.fields`` maps a form key to ``{"value", "raw", "source"}``; the
 case row carries the organisation, CVR and municipality when extraction has
 set them. The ``submission_*`` functions take a submission that may be None
-(a case without one, or a receipt for mail that made none).
+(a case without one, or a receipt for mail that made none). The helpers take a
+``Case`` or a list's plain row (``store.caserows``, how lists of thousands read them).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, subqueryload
+from sqlalchemy.orm import Session
 
 from store.models import Attachment, Case, RawMessage, Submission
 
@@ -136,24 +137,6 @@ def problems(case: CaseLike) -> list[dict[str, Any]]:
 def budget(case: CaseLike) -> dict[str, Any]:
     """The budget of the current submission (``{}`` when there is none)."""
     return submission_budget(current_of(case))
-
-
-def all_cases(session: Session, kind: str | None = None, status: str | None = None, *,
-              files: bool = False) -> list[Case]:
-    """Every case (of one kind, in one status), in the order their ids were handed out.
-
-    The submissions (and with ``files`` their attachments) come in one query per
-    table, so a list reads the same few statements for 10 or 10,000 cases.
-    ``subqueryload`` rather than ``selectinload``: the latter sends one IN-list per
-    500 cases, so its statement count still grows with the number of cases.
-    """
-    subs = subqueryload(Case.submissions)
-    q = select(Case).options(subs.subqueryload(Submission.attachments) if files else subs).order_by(Case.id)
-    if kind:
-        q = q.where(Case.kind == kind)
-    if status:
-        q = q.where(Case.status == status)
-    return list(session.scalars(q))
 
 
 def message_ids(session: Session, case: CaseLike) -> list[str]:

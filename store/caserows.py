@@ -105,9 +105,11 @@ CASE_COLUMNS: tuple[Any, ...] = (Case.id, Case.case_id, Case.kind, Case.status, 
 JSON_COLUMNS = ("fields", "budget", "problems")
 
 
-def case_query(kind: str | None = None, status: str | None = None) -> Select[Any]:
-    """Every case's list columns (of one kind, in one status), in case order."""
-    q = select(*CASE_COLUMNS).order_by(Case.id)
+def case_query(kind: str | None = None, status: str | None = None,
+               columns: tuple[Any, ...] = CASE_COLUMNS) -> Select[Any]:
+    """Every case's list columns (of one kind, in one status), in case order; ``columns``: fewer of
+    them (a row then has only those; ``id`` must be one)."""
+    q = select(*columns).order_by(Case.id)
     if kind:
         q = q.where(Case.kind == kind)
     if status:
@@ -130,7 +132,7 @@ def case_rows(session: Session, query: Select[Any] | None = None, *, json_column
     ``fields_when``: read the form only of the cases this selects (e.g. :func:`form_needed`);
     the others' ``fields`` raise ``KeyError`` when asked, never a wrong empty form."""
     query = case_query() if query is None else query
-    cases = session.execute(query).all()
+    cases = session.connection().execute(query).all()  # Core rows: the ORM's result layer costs here
     if not cases:
         return []
     chosen = _current_submissions(session, query, json_columns, fields_when)
@@ -141,7 +143,7 @@ def case_rows(session: Session, query: Select[Any] | None = None, *, json_column
                 .join(Submission, Submission.id == Attachment.submission_pk)
                 .where(Submission.case_pk.in_(select(ids.c.id)))
                 .order_by(Attachment.submission_pk, Attachment.position, Attachment.id))
-        for sub_pk, filename, sha256, detected_type in session.execute(atts):
+        for sub_pk, filename, sha256, detected_type in session.connection().execute(atts):
             sub = by_pk.get(sub_pk)
             if sub is not None:
                 sub.attachments.append(AttachmentRow(filename, sha256, detected_type))
@@ -159,7 +161,7 @@ def _current_submissions(session: Session, query: Select[Any], json_columns: Seq
         subs = subs.add_columns(case((fields_when, cast(Submission.fields, Text))), case((fields_when, 1), else_=0)) \
             .join(Case, Case.id == Submission.case_pk)
     chosen: dict[int, SubmissionRow] = {}
-    for case_pk, pk, current, *values in session.execute(subs):
+    for case_pk, pk, current, *values in session.connection().execute(subs):
         # as casedata.current_submission: the newest current one, else the newest
         had = chosen.get(case_pk)
         if current or had is None or not had.current:
