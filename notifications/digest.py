@@ -39,7 +39,7 @@ from notifications.grantdigest import GrantPart
 from notifications.render import PoolCalendar, Sender, build_message, one_line, render_pair
 from parsers.danish import date_da, timestamp_da
 from store import casedata as cd
-from store import work
+from store import caserows, work
 from store.models import Case, CaseEvent, JobState
 from store.words import DECIDED, CaseEventKind, CaseStatus, MailKind, OutboxPurpose, WorkKind
 
@@ -164,7 +164,7 @@ def labels() -> dict[str, Any]:
     return tomllib.loads(resources.files("config").joinpath("digest.da.toml").read_text("utf-8"))
 
 
-def _case_row(case: Case, tz: dt.tzinfo) -> CaseRow:
+def _case_row(case: caserows.CaseRow, tz: dt.tzinfo) -> CaseRow:
     return CaseRow(
         case_id=case.case_id, kind=case.kind, status=case.status,
         organisation=cd.org_name(case) or "(ukendt organisation)",
@@ -228,7 +228,10 @@ def collect(session: Session, pool: PoolCalendar, now: dt.datetime, since: dt.da
     tz = pool.timezone
     words = labels()
     web_url = web_url.rstrip("/")
-    cases = cd.all_cases(session)
+    # the form only of cases without an organisation or municipality of their own (all a digest reads of it)
+    listed = caserows.case_query(columns=(Case.id, Case.case_id, Case.kind, Case.status, Case.sender,
+                                          Case.received_at, Case.created_at, Case.org_name, Case.municipality))
+    cases = caserows.case_rows(session, listed, json_columns=("problems",), fields_when=caserows.form_needed())
     order = list(words.get("status_order", []))
     statuses = order + sorted({c.status for c in cases} - set(order))
     kind_keys = list(words.get("kinds", {}))
@@ -299,7 +302,8 @@ def render(data: DigestData) -> Digest:
 
 def build(session: Session, pool: PoolCalendar, now: dt.datetime, web_url: str = "") -> Digest:
     """The digest as it would be sent now (new cases counted from the last sent digest)."""
-    return render(collect(session, pool, now, last_digest_at(session), web_url))
+    with caserows.gc_paused():  # thousands of rows: see gc_paused
+        return render(collect(session, pool, now, last_digest_at(session), web_url))
 
 
 def dedupe_key(day: dt.date, address: str) -> str:

@@ -5,22 +5,78 @@ through here. The extracted values follow ``docs/contracts.md``:
 ``Submission.fields`` maps a form key to ``{"value", "raw", "source"}``; the
 case row carries the organisation, CVR and municipality when extraction has
 set them. The ``submission_*`` functions take a submission that may be None
-(a case without one, or a receipt for mail that made none).
+(a case without one, or a receipt for mail that made none). The helpers take a
+``Case`` or a list's plain row (``store.caserows``, how lists of thousands read them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, subqueryload
+from sqlalchemy.orm import Session
 
 from store.models import Attachment, Case, RawMessage, Submission
 
 
+class SubmissionLike(Protocol):
+    """What the helpers read of a submission: a ``Submission``, or a list's
+    ``store.caserows.SubmissionRow``."""
+
+    @property
+    def current(self) -> bool:
+        """Whether it counts now."""
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The stored form fields."""
+
+    @property
+    def budget(self) -> dict[str, Any]:
+        """The stored budget."""
+
+    @property
+    def problems(self) -> list[Any]:
+        """The stored problems."""
+
+
+class CaseLike(Protocol):
+    """What the helpers read of a case: a ``Case``, or a list's ``store.caserows.CaseRow``."""
+
+    @property
+    def id(self) -> int:
+        """Its primary key."""
+
+    @property
+    def org_name(self) -> str | None:
+        """The organisation, when extraction set it."""
+
+    @property
+    def cvr(self) -> str | None:
+        """The CVR number, when extraction set it."""
+
+    @property
+    def municipality(self) -> str | None:
+        """The municipality, when extraction set it."""
+
+    @property
+    def submissions(self) -> Sequence[SubmissionLike]:
+        """Its submissions, oldest first (a list's row: the current one only)."""
+
+
 def current_submission(case: Case) -> Submission | None:
     """The submission that counts now: the newest current one, else the newest."""
+    subs = list(case.submissions)
+    for sub in reversed(subs):
+        if sub.current:
+            return sub
+    return subs[-1] if subs else None
+
+
+def current_of(case: CaseLike) -> SubmissionLike | None:
+    """:func:`current_submission` of a case or a list's row (the same choice)."""
     subs = list(case.submissions)
     for sub in reversed(subs):
         if sub.current:
@@ -33,17 +89,17 @@ def value_of(entry: Any) -> Any:
     return entry.get("value") if isinstance(entry, dict) else entry
 
 
-def submission_fields(sub: Submission | None) -> dict[str, Any]:
+def submission_fields(sub: SubmissionLike | None) -> dict[str, Any]:
     """The stored form fields of a submission (``{}`` when there is none)."""
     return dict(sub.fields or {}) if sub is not None else {}
 
 
-def submission_problems(sub: Submission | None) -> list[dict[str, Any]]:
+def submission_problems(sub: SubmissionLike | None) -> list[dict[str, Any]]:
     """The problems of a submission (``{code, field, message, severity}``), ``[]`` when none."""
     return list(sub.problems or []) if sub is not None else []
 
 
-def submission_budget(sub: Submission | None) -> dict[str, Any]:
+def submission_budget(sub: SubmissionLike | None) -> dict[str, Any]:
     """The budget of a submission (``{}`` when there is none)."""
     return dict(sub.budget or {}) if sub is not None else {}
 
@@ -53,55 +109,37 @@ def problem_message(problem: dict[str, Any]) -> str:
     return str(problem.get("message") or problem.get("code") or "")
 
 
-def field_value(case: Case, key: str) -> Any:
+def field_value(case: CaseLike, key: str) -> Any:
     """The normalised value of a form field of the current submission, or None."""
-    return value_of(submission_fields(current_submission(case)).get(key))
+    return value_of(submission_fields(current_of(case)).get(key))
 
 
-def org_name(case: Case) -> str | None:
+def org_name(case: CaseLike) -> str | None:
     """The organisation's name: the case row first, else the form."""
     return case.org_name or field_value(case, "org_name")
 
 
-def cvr(case: Case) -> str | None:
+def cvr(case: CaseLike) -> str | None:
     """The CVR number: the case row first, else the form."""
     return case.cvr or field_value(case, "cvr")
 
 
-def municipality(case: Case) -> str | None:
+def municipality(case: CaseLike) -> str | None:
     """The municipality: the case row first, else the form."""
     return case.municipality or field_value(case, "municipality")
 
 
-def problems(case: Case) -> list[dict[str, Any]]:
+def problems(case: CaseLike) -> list[dict[str, Any]]:
     """The problems of the current submission (``{code, field, message, severity}``)."""
-    return submission_problems(current_submission(case))
+    return submission_problems(current_of(case))
 
 
-def budget(case: Case) -> dict[str, Any]:
+def budget(case: CaseLike) -> dict[str, Any]:
     """The budget of the current submission (``{}`` when there is none)."""
-    return submission_budget(current_submission(case))
+    return submission_budget(current_of(case))
 
 
-def all_cases(session: Session, kind: str | None = None, status: str | None = None, *,
-              files: bool = False) -> list[Case]:
-    """Every case (of one kind, in one status), in the order their ids were handed out.
-
-    The submissions (and with ``files`` their attachments) come in one query per
-    table, so a list reads the same few statements for 10 or 10,000 cases.
-    ``subqueryload`` rather than ``selectinload``: the latter sends one IN-list per
-    500 cases, so its statement count still grows with the number of cases.
-    """
-    subs = subqueryload(Case.submissions)
-    q = select(Case).options(subs.subqueryload(Submission.attachments) if files else subs).order_by(Case.id)
-    if kind:
-        q = q.where(Case.kind == kind)
-    if status:
-        q = q.where(Case.status == status)
-    return list(session.scalars(q))
-
-
-def message_ids(session: Session, case: Case) -> list[str]:
+def message_ids(session: Session, case: CaseLike) -> list[str]:
     """The Message-IDs of the mail that belongs to a case, oldest first."""
     return [m for m in session.scalars(
         select(RawMessage.message_id).where(RawMessage.case_pk == case.id)
