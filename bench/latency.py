@@ -99,12 +99,13 @@ def receipts(server: Dovecot, settings: Path, sink: SmtpSink, mails: list[tuple[
     watcher.start()
     # the command from this checkout (not whichever the venv's console script points at)
     command = "import sys; from intake.commands.cli import main; sys.exit(main())"
+    begins = log.stat().st_size if log.exists() else 0  # the log is shared by every round
     with log.open("ab") as err:
         child = subprocess.Popen([sys.executable, "-c", command, "--config", str(settings), "run"],
                                  stdout=err, stderr=err, cwd=Path(__file__).resolve().parents[1],
                                  env={**os.environ}, start_new_session=True)
     try:
-        _ready(log, child)
+        _ready(log, child, begins)
         sent: dict[str, float] = {}
         with server.client() as appender:
             for address, raw in mails:
@@ -127,13 +128,20 @@ def receipts(server: Dovecot, settings: Path, sink: SmtpSink, mails: list[tuple[
     return [arrived[a] - t if a in arrived else None for a, t in sent.items()]
 
 
-def _ready(log: Path, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    """Wait until the worker has started and looked at the (empty) INBOX once."""
+def _ready(log: Path, child: subprocess.Popen[bytes], begins: int, timeout: float = 60) -> None:
+    """Wait until this worker (its lines from offset ``begins`` of the log) has started and looked
+    at the (empty) INBOX once: an earlier round's start line in the same log does not count."""
     deadline = time.perf_counter() + timeout
+
+    def ours() -> str:
+        with log.open("rb") as f:
+            f.seek(begins)
+            return f.read().decode(errors="replace")
+
     while time.perf_counter() < deadline:
         if child.poll() is not None:
-            raise RuntimeError(f"pulje-intake run ended at once: {log.read_text(errors='replace')[-2000:]}")
-        if "pulje-intake running" in log.read_text(errors="replace"):
+            raise RuntimeError(f"pulje-intake run ended at once: {ours()[-2000:]}")
+        if "pulje-intake running" in ours():
             time.sleep(2)  # its first fetch and the IDLE command
             return
         time.sleep(0.1)
