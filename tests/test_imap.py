@@ -160,6 +160,27 @@ def test_without_idle_wait_just_sleeps(make_app, start_dovecot, monkeypatch):
     src.close()
 
 
+def test_imaplib_does_not_format_each_mail_for_a_debug_log_nobody_reads(imap_app, dovecot):
+    """imaplib built repr() of every fetched mail for IMAPClient's debug logger (a third of a
+    fetch's time, bench/RESULTS.md); only an operator who asks for that log pays for it."""
+    import logging
+
+    src = ImapSource(imap_app().settings.sources[0])
+    try:
+        assert src._connect()._imap.debug == 0
+    finally:
+        src.close()
+    logger = logging.getLogger("imapclient.imaplib")
+    before = logger.level
+    logger.setLevel(logging.DEBUG)
+    src = ImapSource(imap_app().settings.sources[0])
+    try:
+        assert src._connect()._imap.debug == 5
+    finally:
+        src.close()
+        logger.setLevel(before)
+
+
 def test_same_mail_in_two_folders_is_one_message_one_case(imap_app, dovecot):
     dovecot.create_folder("Kopi")
     raw, when = application(1), dt.datetime(2025, 7, 30, 10, 0, tzinfo=dt.UTC)

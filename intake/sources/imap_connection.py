@@ -39,6 +39,19 @@ from intake.settings import ImapSourceSettings
 
 log = logging.getLogger(__name__)
 
+
+def quiet_imaplib(client: IMAPClient) -> None:
+    """Stop imaplib formatting every response for a debug log nobody reads.
+
+    IMAPClient sets imaplib's ``debug`` to 5 and sends its messages to the logger
+    ``imapclient.imaplib``; imaplib then builds ``repr()`` of every response, each
+    mail's bytes included, twice, before the logger drops it: a third of the time
+    of a fetch (bench/RESULTS.md), and a string several times a large mail's size.
+    With that logger at DEBUG the messages are kept.
+    """
+    if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        client._imap.debug = 0
+
 # How often a waiting IDLE looks at the stop signal (the brief: at least every second).
 STOP_CHECK_SECONDS = 1.0
 
@@ -141,6 +154,7 @@ class ImapConnection:
             try:
                 # aware datetimes with the server's offset: we convert to UTC ourselves
                 client.normalise_times = False
+                quiet_imaplib(client)
                 if cfg.security == "starttls":
                     client.starttls(context)
                 if provider is None or token is None:
