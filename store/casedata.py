@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,22 +66,25 @@ class CaseLike(Protocol):
         """Its submissions, oldest first (a list's row: the current one only)."""
 
 
-def current_submission(case: Case) -> Submission | None:
-    """The submission that counts now: the newest current one, else the newest."""
-    subs = list(case.submissions)
+_Sub = TypeVar("_Sub", bound=SubmissionLike)
+
+
+def _counting_now(subs: Sequence[_Sub]) -> _Sub | None:
+    """The newest current submission, else the newest (oldest first in ``subs``)."""
     for sub in reversed(subs):
         if sub.current:
             return sub
     return subs[-1] if subs else None
+
+
+def current_submission(case: Case) -> Submission | None:
+    """The submission that counts now: the newest current one, else the newest."""
+    return _counting_now(list(case.submissions))
 
 
 def current_of(case: CaseLike) -> SubmissionLike | None:
     """:func:`current_submission` of a case or a list's row (the same choice)."""
-    subs = list(case.submissions)
-    for sub in reversed(subs):
-        if sub.current:
-            return sub
-    return subs[-1] if subs else None
+    return _counting_now(list(case.submissions))
 
 
 def value_of(entry: Any) -> Any:

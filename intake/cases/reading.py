@@ -211,7 +211,8 @@ class Reader:
         self._stop: threading.Event | None = None
 
     def warm(self) -> None:
-        """Start the child now (and the fork server with it), so the first mail does not wait for it."""
+        """Start the child if none runs: at the service's start (the first mail does not wait for it and its
+        fork server) and before each job (after a breach)."""
         if self._proc is None or not self._proc.is_alive():
             self._discard()
             self._start()
@@ -237,9 +238,7 @@ class Reader:
 
     def submit(self, op: str, args: tuple[Any, ...]) -> None:
         """Start a job in the child (see ``_run``); its answers come with :meth:`collect`."""
-        if self._proc is None or not self._proc.is_alive():
-            self._discard()
-            self._start()
+        self.warm()
         assert self._conn is not None
         self._job_start, self._job_budget = time.monotonic(), self._remaining
         # a mail's bytes (the first argument of parse and read) are written as they are, not
